@@ -363,8 +363,17 @@ def registry_start() -> None:
         "APICURIO_DATASOURCE_PASSWORD": db_password("registry"),
         "APICURIO_RULES_GLOBAL_COMPATIBILITY": "BACKWARD",
         "APICURIO_RULES_GLOBAL_VALIDITY": "FULL",
+        # The default pool keeps 20 Postgres connections open; a local registry needs a few.
+        "APICURIO_DATASOURCE_JDBC_INITIAL_SIZE": "2",
+        "APICURIO_DATASOURCE_JDBC_MIN_SIZE": "2",
+        "APICURIO_DATASOURCE_JDBC_MAX_SIZE": "10",
+        # io.apicurio is pinned to INFO in the bundled config and logs every request otherwise.
+        "QUARKUS_LOG_LEVEL": "WARN",
+        "QUARKUS_LOG_CATEGORY__IO_APICURIO__LEVEL": "WARN",
+        "QUARKUS_HTTP_ACCESS_LOG_ENABLED": "false",
     }
-    spawn("registry", [registry_java(), "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC",
+    spawn("registry", [registry_java(), "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                       "-XX:ReservedCodeCacheSize=48m", "-XX:MaxMetaspaceSize=160m",
                        "-jar", str(LIB / "apicurio" / "quarkus-run.jar")], env)
 
 

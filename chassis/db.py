@@ -1,0 +1,52 @@
+"""Database engines and the unit of work: one transaction, and the events it raised."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from chassis.avro import EventCodec
+from chassis.events import Event
+from chassis.outbox import first_delivery, write_event
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; `uow.publish(event)` queues an event; `uow.commit()`
+    writes the queued events to the outbox and commits, all in that one transaction.
+
+    Leaving the block without commit rolls back: neither the change nor its events happen.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], codec: EventCodec) -> None:
+        self._session_factory = session_factory
+        self._codec = codec
+        self._events: list[Event] = []
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self._events = []
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def publish(self, event: Event) -> None:
+        self._events.append(event)
+
+    def first_delivery(self, consumer: str, event_id) -> bool:
+        return first_delivery(self.session, consumer, event_id)
+
+    def commit(self) -> None:
+        for event in self._events:
+            write_event(self.session, self._codec, event)
+        self._events = []
+        self.session.commit()

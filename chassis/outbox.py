@@ -1,0 +1,81 @@
+"""The transactional outbox and inbox tables every service database has.
+
+The outbox row is written in the caller's transaction, so an event exists if and only if the
+change it describes committed; Debezium reads the rows from the WAL and the EventRouter turns
+each into a Kafka record (topic from `aggregatetype`, key `aggregateid`, value `payload` bytes).
+The inbox records processed event ids in the consumer's transaction, so a redelivery is a no-op.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    insert,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session
+
+from chassis.avro import EventCodec
+from chassis.events import Event
+
+metadata = MetaData()
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Uuid, primary_key=True),  # the event id; travels as the `event_id` header
+    Column("aggregatetype", Text, nullable=False),
+    Column("aggregateid", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # Confluent wire-format Avro
+    Column("correlation_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("event_id", Uuid, primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Written by Debezium's heartbeat.action.query: on a quiet database the replication slot still
+# advances (Postgres 15's pgoutput skips transactions with no published change).
+debezium_heartbeat = Table(
+    "debezium_heartbeat", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def write_event(session: Session, codec: EventCodec, event: Event) -> None:
+    session.execute(insert(outbox).values(
+        id=event.event_id,
+        aggregatetype=event.aggregate_type,
+        aggregateid=event.aggregate_id,
+        type=event.event_type(),
+        payload=codec.encode(event),
+        correlation_id=event.correlation_id,
+    ))
+
+
+def first_delivery(session: Session, consumer: str, event_id: uuid.UUID) -> bool:
+    """Claim an event for `consumer` in the current transaction; False if it was already processed.
+
+    Concurrent deliveries of the same event block on the primary key until the first commits
+    or rolls back, so exactly one of them goes on to apply its effect.
+    """
+    claimed = session.execute(
+        pg_insert(inbox).values(consumer=consumer, event_id=event_id)
+        .on_conflict_do_nothing().returning(inbox.c.event_id)
+    ).first()
+    return claimed is not None

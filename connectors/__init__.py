@@ -1,0 +1,1 @@
+"""Kafka Connect configuration: one Debezium outbox connector per service database."""

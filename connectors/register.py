@@ -1,0 +1,73 @@
+"""Register the outbox connector of each named database through the Kafka Connect REST API.
+
+`python -m connectors.register auth users ...` — idempotent (PUT of the whole config), then
+waits until the connector and its task report RUNNING, and fails loudly with Connect's trace if not.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from chassis.settings import StackSettings, stack_settings
+
+TEMPLATE = Path(__file__).with_name("outbox-connector.json")
+
+
+def connector_name(database: str) -> str:
+    return f"calories-{database}-outbox"
+
+
+def connector_config(database: str, settings: StackSettings, password: str | None = None) -> dict[str, str]:
+    config = json.loads(TEMPLATE.read_text())
+    config.update({
+        "database.hostname": settings.pg_host,
+        "database.port": str(settings.pg_port),
+        "database.user": database,
+        "database.password": password or f"{database}-local",
+        "database.dbname": database,
+        # Raw table topics (never written: the EventRouter reroutes) and the heartbeat topic.
+        "topic.prefix": f"{settings.topic_prefix}-cdc-{database}",
+        "slot.name": f"{settings.topic_prefix}_{database}_outbox",
+        "publication.name": f"{settings.topic_prefix}_{database}_outbox",
+        "transforms.outbox.route.topic.replacement": f"{settings.topic_prefix}.${{routedByValue}}",
+    })
+    return config
+
+
+def register(database: str, settings: StackSettings, timeout: float = 60.0) -> None:
+    name = connector_name(database)
+    url = f"{settings.connect_url}/connectors/{name}"
+    resp = requests.put(f"{url}/config", json=connector_config(database, settings), timeout=30)
+    if resp.status_code >= 400:
+        raise RuntimeError(f"Connect refused {name}: {resp.status_code} {resp.text}")
+    deadline = time.monotonic() + timeout
+    while True:
+        status = requests.get(f"{url}/status", timeout=10)
+        if status.ok:
+            body = status.json()
+            states = [body["connector"]["state"], *(t["state"] for t in body.get("tasks", []))]
+            if body.get("tasks") and all(s == "RUNNING" for s in states):
+                print(f"[connectors] {name}: RUNNING")
+                return
+            if "FAILED" in states:
+                traces = [t.get("trace", "") for t in body.get("tasks", [])] + [body["connector"].get("trace", "")]
+                raise RuntimeError(f"{name} FAILED:\n" + "\n".join(filter(None, traces)))
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} not RUNNING after {timeout:.0f}s: {status.text}")
+        time.sleep(0.5)
+
+
+def main(argv: list[str]) -> int:
+    settings = stack_settings()
+    for database in argv:
+        register(database, settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

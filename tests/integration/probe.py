@@ -1,0 +1,73 @@
+"""A test-only event and the Faust worker that applies it, through the real stack.
+
+The effect appends to `probe_effects` (no unique key, so a second effect would show as a second
+row) and bumps a counter; the inbox is what must keep both at one per event.
+Run as a worker: faust -A tests.integration.probe worker
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import cache
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, Uuid, update
+from sqlalchemy.orm import sessionmaker
+
+from chassis.avro import EventCodec, SchemaCatalog
+from chassis.db import UnitOfWork, make_engine
+from chassis.events import Event
+from chassis.settings import stack_settings
+from chassis.streams import ExactlyOnceEffects, IncomingEvent, create_app, event_topic
+
+SCHEMA_DIRS = ["tests/schemas"]
+CONSUMER = "stacktest-probe"
+
+probe_metadata = MetaData()
+probe_effects = Table(
+    "probe_effects", probe_metadata,
+    Column("event_id", Uuid, nullable=False),
+    Column("aggregate_id", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("correlation_id", Text, nullable=False),
+)
+probe_totals = Table(
+    "probe_totals", probe_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("applied", BigInteger, nullable=False),
+)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ProbeHappened(Event):
+    aggregate_type = "stacktest.probe"
+    seq: int
+    note: str = ""
+
+
+@cache
+def codec() -> EventCodec:
+    return EventCodec(SchemaCatalog(SCHEMA_DIRS))
+
+
+@cache
+def sessions() -> sessionmaker:
+    return sessionmaker(make_engine(stack_settings().database_url("stacktest")))
+
+
+def record_probe(uow: UnitOfWork, event: IncomingEvent) -> None:
+    uow.session.execute(probe_effects.insert().values(
+        event_id=event.event_id, aggregate_id=event.key, seq=event.value["seq"],
+        correlation_id=event.correlation_id))
+    uow.session.execute(update(probe_totals).where(probe_totals.c.id == 1)
+                        .values(applied=probe_totals.c.applied + 1))
+
+
+app = create_app("stacktest-probe")
+probes = event_topic(app, ProbeHappened.aggregate_type)
+effects = ExactlyOnceEffects(app, CONSUMER, sessions(), codec())
+
+
+@app.agent(probes)
+async def apply_probes(stream):
+    async for event in stream.events():
+        await effects.apply(event, record_probe)
