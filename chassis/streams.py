@@ -141,5 +141,5 @@ class ExactlyOnceEffects:
     async def _dead_letter(self, event: faust.EventT, error: str) -> None:
         log.error("%s: dead-lettering %s[%s]@%s: %s", self.consumer, event.message.topic,
                   event.message.partition, event.message.offset, error)
-        headers = list(event.message.headers or []) + [("error", error.encode())]
+        headers = [*list(event.message.headers or []), ("error", error.encode())]
         await self.dlq.send(key=event.message.key, value=event.value, headers=headers)

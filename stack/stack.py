@@ -11,6 +11,7 @@ Usage: python stack/stack.py {provision|up|down|status|restart NAME|kill NAME|st
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -424,10 +425,8 @@ def stop_part(part: Part, sig: int = signal.SIGTERM) -> None:
     os.killpg(pid, sig) if part.name != "postgres" else os.kill(pid, sig)
     deadline = time.monotonic() + 30
     while part.pid() is not None and time.monotonic() < deadline:
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
         time.sleep(0.2)
     if part.pid() is not None:
         os.killpg(pid, signal.SIGKILL)
