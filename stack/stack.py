@@ -400,6 +400,9 @@ def start_part(part: Part) -> None:
     if part.pid() and part.healthy():
         log(f"{part.name}: already running (pid {part.pid()})")
         return
+    if part.pid() is None and part.healthy():
+        fail(f"{part.name}: something not started from {STATE} already answers on its port",
+             "stop it (`make down` in the other checkout) or move ours with the CALORIES_*_PORT variables")
     log(f"{part.name}: starting")
     t0 = time.monotonic()
     part.start()

@@ -12,13 +12,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
-from sqlalchemy import text
 
-from chassis.avro import SchemaCatalog
-from chassis.catalog import ensure_topics, register
-from chassis.outbox import metadata as outbox_metadata
 from chassis.settings import stack_settings
-from connectors.register import register as register_connector
 from tests.integration import probe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,17 +44,7 @@ def stack() -> None:
 @pytest.fixture(scope="session")
 def probe_stack(stack: None) -> None:
     """The stacktest database with outbox, inbox and probe tables, its schemas and its connector."""
-    settings = stack_settings()
-    engine = probe.sessions().kw["bind"]
-    outbox_metadata.create_all(engine)
-    probe.probe_metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("INSERT INTO probe_totals (id, applied) VALUES (1, 0) ON CONFLICT DO NOTHING"))
-    catalog = SchemaCatalog(probe.SCHEMA_DIRS)
-    for sf in catalog.files.values():
-        register(probe.codec().client, sf, settings)
-    ensure_topics(catalog, settings)
-    register_connector("stacktest", settings)
+    probe.prepare()
 
 
 class TopicReader:

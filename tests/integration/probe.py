@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 from functools import cache
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, Uuid, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, Uuid, text, update
 from sqlalchemy.orm import sessionmaker
 
 from chassis.avro import EventCodec, SchemaCatalog
+from chassis.catalog import ensure_topics, register
 from chassis.db import UnitOfWork, make_engine
 from chassis.events import Event
+from chassis.outbox import metadata as outbox_metadata
 from chassis.settings import stack_settings
 from chassis.streams import ExactlyOnceEffects, IncomingEvent, create_app, event_topic
+from connectors.register import register as register_connector
 
 SCHEMA_DIRS = ["tests/schemas"]
 CONSUMER = "stacktest-probe"
@@ -52,6 +55,21 @@ def codec() -> EventCodec:
 @cache
 def sessions() -> sessionmaker:
     return sessionmaker(make_engine(stack_settings().database_url("stacktest")))
+
+
+def prepare() -> None:
+    """The stacktest database's tables, the probe schema and topic, and its outbox connector."""
+    settings = stack_settings()
+    engine = sessions().kw["bind"]
+    outbox_metadata.create_all(engine)
+    probe_metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO probe_totals (id, applied) VALUES (1, 0) ON CONFLICT DO NOTHING"))
+    catalog = SchemaCatalog(SCHEMA_DIRS)
+    for sf in catalog.files.values():
+        register(codec().client, sf, settings)
+    ensure_topics(catalog, settings)
+    register_connector("stacktest", settings)
 
 
 def record_probe(uow: UnitOfWork, event: IncomingEvent) -> None:
