@@ -4,9 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) stack/stack.py
-# Databases whose outbox Debezium reads (one connector each).
-OUTBOX_DATABASES ?=
-
 .PHONY: up down status test unit integration lint schemas connectors bench-outbox clean-stack
 
 $(VENV)/.installed: pyproject.toml
@@ -18,12 +15,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-## Start the whole local system: Postgres, Kafka, Connect + Debezium, registry, schemas, connectors.
+## Start the whole local system: the engines, migrations, schemas (checked, then registered),
+## one outbox connector per service database, then the services, processors and the gateway.
 up: venv
 	@$(STACK) up
+	@$(PY) -m chassis.migrate --all
 	@$(PY) -m chassis.catalog sync
-	@$(if $(strip $(OUTBOX_DATABASES)),$(PY) -m connectors.register $(OUTBOX_DATABASES),true)
+	@$(PY) -m connectors.register --all
+	@$(STACK) apps
 	@$(STACK) status
+	@echo "[make] the HTTP entry is http://localhost:8000 — admin login: $${CALORIES_ADMIN_EMAIL:-admin@calories.local} / $${CALORIES_ADMIN_PASSWORD:-admin-password}"
 
 down:
 	@$(STACK) down

@@ -46,6 +46,8 @@ class IncomingEvent:
 def create_app(name: str, settings: StackSettings | None = None, **options: Any) -> faust.App:
     settings = settings or stack_settings()
     web_port = os.environ.get("CALORIES_FAUST_WEB_PORT")
+    datadir = os.path.join(os.environ.get("CALORIES_FAUST_DATA_DIR", ".stack/data/faust"), name)
+    os.makedirs(datadir, exist_ok=True)  # Faust does not create the parents
     return faust.App(
         f"{settings.topic_prefix}-{name}",
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -56,6 +58,7 @@ def create_app(name: str, settings: StackSettings | None = None, **options: Any)
         web_enabled=web_port is not None,
         web_port=int(web_port or 6066),
         consumer_auto_offset_reset="earliest",
+        datadir=datadir,
         **options,
     )
 
@@ -143,3 +146,14 @@ class ExactlyOnceEffects:
                   event.message.partition, event.message.offset, error)
         headers = [*list(event.message.headers or []), ("error", error.encode())]
         await self.dlq.send(key=event.message.key, value=event.value, headers=headers)
+
+
+def by_event_type(handlers: dict[str, Effect]) -> Effect:
+    """One effect per event type; other types on the topic are not this consumer's business."""
+
+    def dispatch(uow: UnitOfWork, event: IncomingEvent) -> None:
+        handler = handlers.get(event.event_type)
+        if handler is not None:
+            handler(uow, event)
+
+    return dispatch

@@ -1,6 +1,6 @@
 """Register the outbox connector of each named database through the Kafka Connect REST API.
 
-`python -m connectors.register auth users ...` — idempotent (PUT of the whole config), then
+`python -m connectors.register auth users ...` (or `--all`) — idempotent (PUT of the whole config), then
 waits until the connector and its task report RUNNING, and fails loudly with Connect's trace if not.
 """
 
@@ -64,6 +64,10 @@ def register(database: str, settings: StackSettings, timeout: float = 60.0) -> N
 
 def main(argv: list[str]) -> int:
     settings = stack_settings()
+    if argv == ["--all"]:  # every service database that has migrations, hence an outbox
+        from chassis.migrate import services_with_migrations
+
+        argv = services_with_migrations()
     for database in argv:
         register(database, settings)
     return 0

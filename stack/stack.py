@@ -5,7 +5,9 @@ from Maven Central (run with the machine's Java 17). Everything lives under one 
 (`.stack/` by default): downloads, unpacked engines, data, pid files and one log folder.
 
 Standard library only, so it runs before any virtualenv exists.
-Usage: python stack/stack.py {provision|up|down|status|restart NAME|kill NAME|start NAME}
+Usage: python stack/stack.py {provision|up|apps|down|status|start NAME|stop NAME|restart NAME|kill NAME}
+  up: the engines (Postgres, Kafka, registry, Connect); apps: (re)start the services, the stream
+  processors and the HTTP gateway; kill: SIGKILL, for crash tests.
 """
 
 from __future__ import annotations
@@ -89,6 +91,17 @@ def provision_postgres() -> None:
              f"export CALORIES_PG_BIN={found[-1].parent}")
 
 
+def provision_nginx() -> None:
+    if shutil.which("nginx") or Path("/usr/sbin/nginx").exists():
+        return
+    log("nginx not found: installing Debian's nginx package (apt-get) for the HTTP gateway")
+    if os.geteuid() != 0:
+        fail("nginx is not installed and this user cannot apt-get", "sudo apt-get install -y nginx")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "nginx"], env=env, stdout=subprocess.DEVNULL)
+
+
 def maven(args: list[str], what: str) -> None:
     log(f"fetching {what} from Maven Central (first run only; cached in ~/.m2)")
     try:
@@ -132,6 +145,7 @@ def provision() -> None:
     if shutil.which("java") is None:
         fail("java is not installed", "apt-get install -y openjdk-17-jre-headless")
     provision_postgres()
+    provision_nginx()
     provision_jvm_parts()
 
 
@@ -141,8 +155,11 @@ def provision() -> None:
 class Part:
     name: str
     start: Callable[[], None]
-    healthy: Callable[[], bool]
+    check: Callable[[], bool] | None  # None: alive is all that can be checked
     timeout: float = 120.0
+
+    def healthy(self) -> bool:
+        return self.check() if self.check else self.pid() is not None
 
     @property
     def pidfile(self) -> Path:
@@ -157,10 +174,10 @@ class Part:
             return None
 
 
-def spawn(name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
+def spawn(name: str, cmd: list[str], env: dict[str, str] | None = None, cwd: Path = STATE) -> None:
     logfile = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(cmd, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            cwd=STATE, env={**os.environ, **(env or {})}, start_new_session=True)
+                            cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True)
     (RUN / f"{name}.pid").write_text(str(proc.pid))
 
 
@@ -378,13 +395,117 @@ def registry_start() -> None:
                        "-jar", str(LIB / "apicurio" / "quarkus-run.jar")], env)
 
 
+# ----------------------------------------------------------------------------- the apps
+
+GATEWAY_PORT = int(os.environ.get("CALORIES_GATEWAY_PORT", "8000"))
+# Each service's own port; the gateway routes /<service>/... to it (as the Kubernetes ingress does).
+SERVICE_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}
+
+
+def built_services() -> list[str]:
+    return [s for s in SERVICES if (ROOT / "apis" / s / "app.py").exists()]
+
+
+def stream_processors() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "stream_processors").glob("*.py") if not p.stem.startswith("_"))
+
+
+def app_env() -> dict[str, str]:
+    return {"PYTHONPATH": str(ROOT), "CALORIES_FAUST_DATA_DIR": str(DATA / "faust")}
+
+
+def service_part(name: str) -> Part:
+    port = SERVICE_PORTS[name]
+
+    def start() -> None:
+        spawn(name, [sys.executable, "-m", "uvicorn", f"apis.{name}.app:app", "--host", "127.0.0.1",
+                     "--port", str(port), "--no-access-log"], app_env(), cwd=ROOT)
+
+    return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), 60)
+
+
+def processor_part(module: str) -> Part:
+    name = module.replace("_", "-")
+    logfile = LOGS / f"{name}.log"
+    started_at = {"offset": 0}
+
+    def start() -> None:
+        started_at["offset"] = logfile.stat().st_size if logfile.exists() else 0
+        spawn(name, [sys.executable, "-m", "faust", "-A", f"stream_processors.{module}", "worker", "-l", "info"],
+              app_env(), cwd=ROOT)
+
+    def ready() -> bool:
+        # A worker has no port of its own: ready is alive and Faust having logged "Worker: Ready"
+        # since this start (after partitions were assigned and recovery finished).
+        part = Part(name, start, None)
+        if part.pid() is None or not logfile.exists():
+            return False
+        with open(logfile, "rb") as f:
+            f.seek(started_at["offset"])
+            return b"[^Worker]: Ready" in f.read()
+
+    return Part(name, start, ready, 60)
+
+
+def gateway_start() -> None:
+    routes = "".join(f"""
+    location /{svc}/ {{
+      proxy_pass http://127.0.0.1:{SERVICE_PORTS[svc]};
+    }}""" for svc in built_services())
+    temp = RUN / "nginx"
+    temp.mkdir(exist_ok=True)
+    os.chmod(temp, 0o777)
+    conf = ETC / "nginx.conf"
+    conf.write_text(f"""daemon off;
+worker_processes 1;
+pid {RUN / 'nginx.pid'};
+error_log {LOGS / 'gateway.log'} warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log {LOGS / 'gateway-access.log'};
+  client_body_temp_path {temp}/body;
+  proxy_temp_path {temp}/proxy;
+  fastcgi_temp_path {temp}/fastcgi;
+  uwsgi_temp_path {temp}/uwsgi;
+  scgi_temp_path {temp}/scgi;
+  client_max_body_size 1m;
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_set_header Host $host;
+  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+  proxy_set_header X-Forwarded-Proto $scheme;
+  # Server-Sent Events: pass each event through at once, keep the stream open.
+  proxy_buffering off;
+  proxy_read_timeout 1h;
+  server {{
+    listen 127.0.0.1:{GATEWAY_PORT};
+    location = /healthz {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}{routes}
+    location / {{
+      default_type application/problem+json;
+      return 404 '{{"type":"about:blank","title":"Not Found","status":404,"detail":"No service serves this path; the prefixes are /auth, /users, /records, /restaurants, /recommendations, /orders, /payments, /delivery, /notifications."}}';
+    }}
+  }}
+}}
+""")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    spawn("gateway", [nginx, "-c", str(conf), "-p", str(STATE), "-e", str(LOGS / "gateway.log")])
+
+
+def app_parts() -> list[Part]:
+    return [*(service_part(s) for s in built_services()), *(processor_part(m) for m in stream_processors()),
+            Part("gateway", gateway_start, lambda: http_ok(f"http://127.0.0.1:{GATEWAY_PORT}/healthz"), 30)]
+
+
 PARTS = [
     Part("postgres", pg_start, pg_healthy, 60),
     Part("kafka", kafka_start, lambda: _port_open(KAFKA_PORT), 90),
     Part("registry", registry_start, lambda: http_ok(f"http://127.0.0.1:{REGISTRY_MGMT_PORT}/health/ready"), 180),
     Part("connect", connect_start, lambda: http_ok(f"http://127.0.0.1:{CONNECT_PORT}/connectors"), 180),
 ]
-BY_NAME = {p.name: p for p in PARTS}
+
+
+def all_parts() -> list[Part]:
+    return [*PARTS, *app_parts()]
 
 
 def _port_open(port: int) -> bool:
@@ -439,10 +560,10 @@ def stop_part(part: Part, sig: int = signal.SIGTERM) -> None:
 
 def status() -> int:
     bad = 0
-    for part in PARTS:
+    for part in all_parts():
         pid, ok = part.pid(), part.healthy()
         bad += not ok
-        print(f"{part.name:10} {'up' if ok else 'DOWN':5} pid={pid or '-'}  log={LOGS / (part.name + '.log')}")
+        print(f"{part.name:14} {'up' if ok else 'DOWN':5} pid={pid or '-':<8} log={LOGS / (part.name + '.log')}")
     return 1 if bad else 0
 
 
@@ -454,13 +575,18 @@ def main(argv: list[str]) -> int:
         provision()
         for part in PARTS:
             start_part(part)
+    elif cmd == "apps":
+        # Restarted every time, so what runs is the code in the work tree.
+        for part in app_parts():
+            stop_part(part)
+            start_part(part)
     elif cmd == "down":
-        for part in reversed(PARTS):
+        for part in reversed(all_parts()):
             stop_part(part)
     elif cmd == "status":
         return status()
     elif cmd in ("start", "stop", "kill", "restart"):
-        part = BY_NAME[argv[1]]
+        part = {p.name: p for p in all_parts()}[argv[1]]
         if cmd in ("stop", "restart"):
             stop_part(part)
         if cmd == "kill":

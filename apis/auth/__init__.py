@@ -1,0 +1,1 @@
+"""auth: accounts, passwords, roles and tokens (RS256 JWT, JWKS). The only service that sees a password."""

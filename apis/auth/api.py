@@ -1,0 +1,62 @@
+"""auth's routes: parse, authorize, call the use case, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from apis.auth import domain, service
+from apis.auth.keys import SigningKey
+from apis.auth.schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, StaffIn, TokenOut
+from apis.auth.settings import AuthSettings
+from chassis.security import Principal, require_roles
+from chassis.service import Service
+
+router = APIRouter(tags=["auth"])
+
+
+def _ctx(request: Request) -> tuple[Service, SigningKey, AuthSettings]:
+    return request.app.state.service, request.app.state.signing_key, request.app.state.service.settings
+
+
+Ctx = Annotated[tuple[Service, SigningKey, AuthSettings], Depends(_ctx)]
+
+
+@router.post("/register", status_code=201, response_model=RegisterOut)
+def register(body: RegisterIn, ctx: Ctx) -> RegisterOut:
+    svc, _, _ = ctx
+    user_id = service.register(uow=svc.uow(), email=body.email, password=body.password, name=body.name,
+                               phone=body.phone, address=body.address, roles=["user"])
+    return RegisterOut(user_id=user_id)
+
+
+@router.post("/login", response_model=TokenOut)
+def login(body: LoginIn, request: Request, ctx: Ctx) -> TokenOut:
+    svc, key, settings = ctx
+    address = domain.client_address(request.client.host if request.client else None,
+                                     request.headers.get("X-Forwarded-For"), frozenset(settings.trusted_proxies))
+    pair = service.login(uow=svc.uow(), key=key, settings=settings, email=body.email, password=body.password,
+                         address=address)
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.post("/refresh", response_model=TokenOut)
+def refresh(body: RefreshIn, ctx: Ctx) -> TokenOut:
+    svc, key, settings = ctx
+    pair = service.refresh(uow=svc.uow(), key=key, settings=settings, token=body.refresh_token)
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
+
+
+@router.get("/.well-known/jwks.json")
+def jwks(ctx: Ctx) -> dict:
+    _, key, _ = ctx
+    return {"keys": [key.public_jwk]}
+
+
+@router.post("/staff", status_code=201, response_model=RegisterOut)
+def create_staff(body: StaffIn, ctx: Ctx, _: Principal = require_roles("admin")) -> RegisterOut:
+    svc, _, _ = ctx
+    user_id = service.register(uow=svc.uow(), email=body.email, password=body.password, name=body.name,
+                               roles=[body.role], restaurant_id=body.restaurant_id)
+    return RegisterOut(user_id=user_id)

@@ -1,0 +1,1 @@
+"""users: profiles and settings (phone, address, calorie goal) with optimistic concurrency."""

@@ -1,0 +1,52 @@
+"""users' routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from apis.users import domain, service
+from apis.users.schemas import ProfileOut, ProfilePatch
+from chassis.problems import Problem
+from chassis.security import CurrentPrincipal, Principal, require_roles
+from chassis.service import Service
+
+router = APIRouter(tags=["users"])
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+def _answer(row, response: Response) -> ProfileOut:
+    response.headers["ETag"] = domain.etag(row.version)
+    return ProfileOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/me", response_model=ProfileOut)
+def get_me(principal: CurrentPrincipal, svc: Svc, response: Response) -> ProfileOut:
+    return _answer(service.get_profile(uow=svc.uow(), user_id=uuid.UUID(principal.user_id)), response)
+
+
+@router.patch("/me", response_model=ProfileOut, responses={412: {"description": "stale version"},
+                                                           428: {"description": "If-Match missing"}})
+def patch_me(body: ProfilePatch, principal: CurrentPrincipal, svc: Svc, response: Response,
+             if_match: Annotated[str | None, Header()] = None) -> ProfileOut:
+    expected = domain.version_from_if_match(if_match)
+    if expected is None:
+        raise Problem(428, 'Send If-Match with the ETag from GET /users/me (e.g. If-Match: "3"), '
+                           "so a change made meanwhile is not overwritten.")
+    row = service.patch_profile(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), expected_version=expected,
+                                changes=body.model_dump(exclude_unset=True))
+    return _answer(row, response)
+
+
+@router.get("/{user_id}", response_model=ProfileOut)
+def get_user(user_id: uuid.UUID, svc: Svc, response: Response,
+             _: Principal = require_roles("manager", "admin")) -> ProfileOut:
+    return _answer(service.get_profile(uow=svc.uow(), user_id=user_id), response)

@@ -1,0 +1,100 @@
+"""The FastAPI side of the chassis: app factory, correlation ids, request metrics, health."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
+from sqlalchemy import text
+
+from chassis.events import correlation_id_var
+from chassis.logs import configure_logging
+from chassis.problems import install_problem_handlers, problem_response
+from chassis.security import JwksKeySource, KeySource, TokenVerifier
+from chassis.service import Service
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+# OpenTelemetry's semantic-convention name, so dashboards work across stacks.
+REQUEST_DURATION = Histogram(
+    "http_server_request_duration_seconds", "Duration of HTTP requests served.",
+    ["service", "method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+log = logging.getLogger("calories.http")
+
+
+def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
+               keys: KeySource | None = None,
+               on_startup: Callable[[], None] | None = None) -> FastAPI:
+    """One service app: its routers under `prefix` (the gateway's path prefix), the chassis
+    endpoints at the root (`/healthz`, `/readyz`, `/metrics`), and the OpenAPI document at
+    `<prefix>/openapi.json` so it is reachable through the single HTTP entry."""
+    configure_logging(service.name)
+    settings = service.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if on_startup:
+            on_startup()
+        yield
+        service.engine.dispose()
+
+    app = FastAPI(title=f"Calories {service.name}", lifespan=lifespan, openapi_url=f"{prefix}/openapi.json",
+                  docs_url=f"{prefix}/docs", redoc_url=None)
+    app.state.service = service
+    app.state.token_verifier = TokenVerifier(keys or JwksKeySource(settings.auth_jwks_url),
+                                             settings.token_issuer, settings.token_audience)
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def correlate_and_measure(request: Request, call_next):
+        correlation_id = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        token = correlation_id_var.set(correlation_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            try:
+                response = await call_next(request)
+            except Exception:  # reaches here only if a handler bypassed the problem handlers
+                log.exception("request failed")
+                response = problem_response(request, 500, "An unexpected error occurred; it has been logged.")
+            status = response.status_code
+            response.headers[CORRELATION_HEADER] = correlation_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            REQUEST_DURATION.labels(service.name, request.method, route, str(status)).observe(elapsed)
+            if route not in ("/healthz", "/readyz", "/metrics"):
+                log.info("%s %s %s", request.method, route, status,
+                         extra={"fields": {"method": request.method, "route": route, "status": status,
+                                           "duration_ms": round(elapsed * 1000, 1)}})
+            correlation_id_var.reset(token)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz(request: Request) -> Response:
+        try:
+            with service.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return problem_response(request, 503, f"database not reachable: {exc.__class__.__name__}")
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router, prefix=prefix)
+    return app

@@ -1,0 +1,1 @@
+"""Faust apps, one module each: `faust -A stream_processors.<module> worker`."""
