@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -431,7 +432,8 @@ def processor_part(module: str) -> Part:
 
     def start() -> None:
         started_at["offset"] = logfile.stat().st_size if logfile.exists() else 0
-        spawn(name, [sys.executable, "-m", "faust", "-A", f"stream_processors.{module}", "worker", "-l", "info"],
+        spawn(name, [sys.executable, "-m", "faust", "-A", f"stream_processors.{module}", "worker", "-l", "info",
+                    "--without-web"],
               app_env(), cwd=ROOT)
 
     def ready() -> bool:
@@ -455,6 +457,9 @@ def gateway_start() -> None:
     temp = RUN / "nginx"
     temp.mkdir(exist_ok=True)
     os.chmod(temp, 0o777)
+    not_found = json.dumps({"type": "about:blank", "title": "Not Found", "status": 404,
+                            "detail": "No service serves this path; the prefixes are "
+                                      + ", ".join(f"/{s}" for s in SERVICES) + "."})
     conf = ETC / "nginx.conf"
     conf.write_text(f"""daemon off;
 worker_processes 1;
@@ -482,7 +487,7 @@ http {{
     location = /healthz {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}{routes}
     location / {{
       default_type application/problem+json;
-      return 404 '{{"type":"about:blank","title":"Not Found","status":404,"detail":"No service serves this path; the prefixes are /auth, /users, /records, /restaurants, /recommendations, /orders, /payments, /delivery, /notifications."}}';
+      return 404 '{not_found}';
     }}
   }}
 }}

@@ -5,33 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Message, TopicPartition
 
 from chassis.settings import stack_settings
 from tests.integration import probe
+from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
 
 pytestmark = pytest.mark.integration
-
-
-def poll_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.2) -> object:
-    """Poll `check` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {result!r})")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")
@@ -47,35 +33,6 @@ def probe_stack(stack: None) -> None:
     probe.prepare()
 
 
-class TopicReader:
-    """Reads one topic from the offsets it had when the reader was made."""
-
-    def __init__(self, topic: str) -> None:
-        self.topic = topic
-        self.consumer = Consumer({"bootstrap.servers": stack_settings().kafka_bootstrap,
-                                  "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False})
-        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        assignment = []
-        for p in partitions:
-            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            assignment.append(TopicPartition(topic, p, high))
-        self.consumer.assign(assignment)
-
-    def read_until(self, done: Callable[[list[Message]], bool], timeout: float) -> list[Message]:
-        seen: list[Message] = []
-        deadline = time.monotonic() + timeout
-        while not done(seen):
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out after {timeout:.0f}s reading {self.topic}; got {len(seen)} records")
-            msg = self.consumer.poll(0.2)
-            if msg is not None and msg.error() is None:
-                seen.append(msg)
-        return seen
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
 @pytest.fixture
 def probe_reader(probe_stack: None) -> Iterator[TopicReader]:
     reader = TopicReader(stack_settings().topic(probe.ProbeHappened.aggregate_type))
@@ -86,10 +43,21 @@ def probe_reader(probe_stack: None) -> Iterator[TopicReader]:
 @pytest.fixture
 def probe_worker(probe_stack: None) -> Iterator[subprocess.Popen]:
     """The probe Faust app as a real worker process."""
-    log = open(ROOT / ".stack" / "logs" / "probe-worker.log", "ab")  # noqa: SIM115
+    path = ROOT / ".stack" / "logs" / "probe-worker.log"
+    log = open(path, "ab")  # noqa: SIM115
+    offset = path.stat().st_size
     proc = subprocess.Popen([sys.executable, "-m", "faust", "-A", "tests.integration.probe", "worker",
-                             "-l", "info"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             "-l", "info", "--without-web"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"the probe worker exited with {proc.returncode}; see {path}")
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return b"[^Worker]: Ready" in f.read()
+
+    poll_until(ready, 60, "the probe worker to be ready")
     yield proc
     proc.terminate()
     try:
