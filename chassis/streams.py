@@ -58,6 +58,9 @@ def create_app(name: str, settings: StackSettings | None = None, **options: Any)
         web_enabled=web_port is not None,
         web_port=int(web_port or 6066),
         consumer_auto_offset_reset="earliest",
+        # A crashed worker's partitions move to a live one after this long (Faust's default is 60 s).
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         datadir=datadir,
         **options,
     )

@@ -30,6 +30,17 @@ REQUEST_DURATION = Histogram(
 log = logging.getLogger("calories.http")
 
 
+def _route_label(scope: dict, prefix: str, status: int) -> str:
+    """The route template (bounded cardinality), e.g. /users/{user_id}, never the raw path."""
+    path = getattr(scope.get("route"), "path", None)
+    if path and scope.get("fastapi", {}).get("included_router") is not None:
+        return f"{prefix}{path}"  # routes of included routers carry their path without the prefix
+    if path:
+        return path
+    # Starlette's own routes (OpenAPI document, docs) are fixed paths; anything else is a 404.
+    return scope["path"] if status < 400 else "unmatched"
+
+
 def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
                keys: KeySource | None = None,
                on_startup: Callable[[], None] | None = None) -> FastAPI:
@@ -70,9 +81,9 @@ def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
             return response
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(request.scope.get("route"), "path", "unmatched")
+            route = _route_label(request.scope, prefix, status)
             REQUEST_DURATION.labels(service.name, request.method, route, str(status)).observe(elapsed)
-            if route not in ("/healthz", "/readyz", "/metrics"):
+            if route not in ("/healthz", "/readyz", "/metrics"):  # probes and scrapes would drown the log
                 log.info("%s %s %s", request.method, route, status,
                          extra={"fields": {"method": request.method, "route": route, "status": status,
                                            "duration_ms": round(elapsed * 1000, 1)}})
