@@ -51,8 +51,9 @@ def create_app(name: str, settings: StackSettings | None = None, **options: Any)
     return faust.App(
         f"{settings.topic_prefix}-{name}",
         broker=f"kafka://{settings.kafka_bootstrap}",
-        key_serializer="raw",
-        value_serializer="raw",
+        # json for tables and their changelogs; event topics carry raw Avro bytes (event_topic).
+        key_serializer="json",
+        value_serializer="json",
         topic_partitions=6,
         # Each worker's web server needs its own port; off unless one is given.
         web_enabled=web_port is not None,

@@ -1,0 +1,1 @@
+"""records: the food diary, its daily totals (computed by stream_processors/diary_totals) and habits."""

@@ -1,0 +1,47 @@
+"""Events records publishes (schemas in schemas/records.diary/). The aggregate is a user's diary."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+from chassis.events import Event
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _EntryState(Event):
+    aggregate_type = "records.diary"
+    entry_id: str
+    user_id: str
+    version: int
+    eaten_at: datetime
+    eaten_on: date
+    meal: str
+    text: str
+    calories: int
+    grams: float | None = None
+    protein: float | None = None
+    fat: float | None = None
+    carbs: float | None = None
+    dish_id: str | None = None
+    source: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DiaryEntryAdded(_EntryState):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DiaryEntryChanged(_EntryState):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DiaryEntryRemoved(Event):
+    aggregate_type = "records.diary"
+    entry_id: str
+    user_id: str
+    version: int
+    eaten_on: date
+    meal: str

@@ -1,0 +1,161 @@
+"""records' use cases: plain functions over a unit of work."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from apis.records import domain
+from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRemoved
+from apis.records.models import daily_totals, entries, user_goals
+from chassis.db import UnitOfWork
+from chassis.problems import Problem
+
+_STATE = ("eaten_at", "meal", "text", "calories", "grams", "protein", "fat", "carbs", "dish_id", "source")
+
+
+def _state_event(cls, row: Any):
+    return cls(aggregate_id=str(row.user_id), entry_id=str(row.id), user_id=str(row.user_id), version=row.version,
+               eaten_on=row.eaten_on, **{k: getattr(row, k) for k in _STATE})
+
+
+def add_entry(*, uow: UnitOfWork, user_id: uuid.UUID, data: dict, source: str = "manual",
+              entry_id: uuid.UUID | None = None) -> Any:
+    with uow:
+        row = uow.session.execute(insert(entries).values(
+            id=entry_id or uuid.uuid4(), user_id=user_id, eaten_on=domain.local_date(data["eaten_at"]),
+            source=source, version=1, **data).returning(*entries.c)).one()
+        uow.publish(_state_event(DiaryEntryAdded, row))
+        uow.commit()
+        return row
+
+
+def _owned(uow: UnitOfWork, entry_id: uuid.UUID, user_id: uuid.UUID, lock: bool = False) -> Any:
+    query = select(entries).where(entries.c.id == entry_id, entries.c.user_id == user_id)
+    row = uow.session.execute(query.with_for_update() if lock else query).first()
+    if row is None:  # someone else's entry is indistinguishable from no entry
+        raise Problem(404, f"No diary entry {entry_id} in your diary.")
+    return row
+
+
+def get_entry(*, uow: UnitOfWork, user_id: uuid.UUID, entry_id: uuid.UUID) -> Any:
+    with uow:
+        return _owned(uow, entry_id, user_id)
+
+
+def replace_entry(*, uow: UnitOfWork, user_id: uuid.UUID, entry_id: uuid.UUID, data: dict) -> Any:
+    with uow:
+        _owned(uow, entry_id, user_id, lock=True)
+        row = uow.session.execute(update(entries).where(entries.c.id == entry_id).values(
+            eaten_on=domain.local_date(data["eaten_at"]), version=entries.c.version + 1, **data)
+            .returning(*entries.c)).one()
+        uow.publish(_state_event(DiaryEntryChanged, row))
+        uow.commit()
+        return row
+
+
+def remove_entry(*, uow: UnitOfWork, user_id: uuid.UUID, entry_id: uuid.UUID) -> None:
+    with uow:
+        row = _owned(uow, entry_id, user_id, lock=True)
+        uow.session.execute(delete(entries).where(entries.c.id == entry_id))
+        uow.publish(DiaryEntryRemoved(aggregate_id=str(user_id), entry_id=str(entry_id), user_id=str(user_id),
+                                      version=row.version + 1, eaten_on=row.eaten_on, meal=row.meal))
+        uow.commit()
+
+
+def _cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(f"{row.eaten_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), uuid.UUID(entry_id)
+    except ValueError:
+        raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
+
+
+def list_entries(*, uow: UnitOfWork, user_id: uuid.UUID, start: date | None, end: date | None,
+                 cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    query = select(entries).where(entries.c.user_id == user_id)
+    if start:
+        query = query.where(entries.c.eaten_on >= start)
+    if end:
+        query = query.where(entries.c.eaten_on <= end)
+    if cursor:
+        at, entry_id = _after(cursor)
+        query = query.where(or_(entries.c.eaten_at > at, and_(entries.c.eaten_at == at, entries.c.id > entry_id)))
+    with uow:
+        rows = uow.session.execute(query.order_by(entries.c.eaten_at, entries.c.id).limit(limit + 1)).all()
+    return rows[:limit], (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+
+
+def check_range(start: date, end: date) -> None:
+    if end < start:
+        raise Problem(400, f"`to` ({end}) is before `from` ({start}).")
+    if (end - start).days >= domain.MAX_RANGE_DAYS:
+        raise Problem(400, f"Ask for at most {domain.MAX_RANGE_DAYS} days at a time.")
+
+
+def daily(*, uow: UnitOfWork, user_id: uuid.UUID, start: date, end: date) -> list[dict]:
+    check_range(start, end)
+    with uow:
+        totals = {r.day: r for r in uow.session.execute(select(daily_totals).where(
+            daily_totals.c.user_id == user_id, daily_totals.c.day.between(start, end)))}
+        goal = uow.session.execute(select(user_goals.c.daily_calorie_goal)
+                                   .where(user_goals.c.user_id == user_id)).scalar()
+    days = []
+    for day in domain.days_between(start, end):
+        row = totals.get(day)
+        calories = row.calories if row else 0
+        days.append({"date": day, "calories": calories, "by_meal": row.by_meal if row else {}, "goal": goal,
+                     "remaining": goal - calories if goal is not None else None})
+    return days
+
+
+def habits(*, uow: UnitOfWork, user_id: uuid.UUID, start: date, end: date, top: int = 10) -> dict:
+    check_range(start, end)
+    in_range = and_(entries.c.user_id == user_id, entries.c.eaten_on.between(start, end))
+    with uow:
+        count, days, total = uow.session.execute(select(
+            func.count(), func.count(entries.c.eaten_on.distinct()), func.coalesce(func.sum(entries.c.calories), 0))
+            .where(in_range)).one()
+        per_meal = uow.session.execute(select(
+            entries.c.meal, func.sum(entries.c.calories), func.count(entries.c.eaten_on.distinct()))
+            .where(in_range).group_by(entries.c.meal)).all()
+        label = func.min(entries.c.text)
+        frequent = uow.session.execute(select(
+            label, entries.c.dish_id, func.count().label("times"), func.avg(entries.c.calories))
+            .where(in_range).group_by(func.lower(entries.c.text), entries.c.dish_id)
+            .order_by(func.count().desc(), label).limit(top)).all()
+    return {
+        "user_id": user_id, "from": start, "to": end, "entries": count, "days_with_entries": days,
+        "average_calories_per_day": round(total / days, 1) if days else 0.0,
+        # per meal: its calories averaged over the days on which that meal was logged
+        "average_calories_per_meal": {meal: round(cal / n, 1) for meal, cal, n in per_meal},
+        "most_frequent": [{"text": t, "dish_id": d, "times": n, "average_calories": round(float(a), 1)}
+                          for t, d, n, a in frequent],
+    }
+
+
+# ---- written by the diary-totals processor ------------------------------------------------
+
+def store_day_total(*, uow: UnitOfWork, user_id: str, day: str, total: domain.DayTotal) -> None:
+    """Upsert the absolute total: idempotent, so a re-processed event just writes it again."""
+    values = {"user_id": uuid.UUID(user_id), "day": date.fromisoformat(day), **total.to_dict(),
+              "updated_at": func.now()}
+    uow.session.execute(pg_insert(daily_totals).values(values).on_conflict_do_update(
+        index_elements=["user_id", "day"], set_={k: v for k, v in values.items() if k not in ("user_id", "day")}))
+
+
+def store_goal(*, uow: UnitOfWork, user_id: str, goal: int | None, version: int) -> None:
+    """Keep the newest version's goal; an older or repeated event changes nothing."""
+    stmt = pg_insert(user_goals).values(user_id=uuid.UUID(user_id), daily_calorie_goal=goal, version=version)
+    uow.session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id"], set_={"daily_calorie_goal": goal, "version": version},
+        where=user_goals.c.version < stmt.excluded.version))
