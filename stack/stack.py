@@ -450,10 +450,10 @@ def processor_part(module: str) -> Part:
 
 
 def gateway_start() -> None:
+    # Both /records (collections: POST /records) and /records/... go to the service.
     routes = "".join(f"""
-    location /{svc}/ {{
-      proxy_pass http://127.0.0.1:{SERVICE_PORTS[svc]};
-    }}""" for svc in built_services())
+    location = /{svc} {{ proxy_pass http://127.0.0.1:{SERVICE_PORTS[svc]}; }}
+    location /{svc}/ {{ proxy_pass http://127.0.0.1:{SERVICE_PORTS[svc]}; }}""" for svc in built_services())
     temp = RUN / "nginx"
     temp.mkdir(exist_ok=True)
     os.chmod(temp, 0o777)
