@@ -31,8 +31,10 @@ app = create_app("diary-totals")
 diary = event_topic(app, "records.diary")
 profiles = event_topic(app, "users.profile")
 
-contributions = app.Table("diary-contributions", partitions=6, key_type=str, value_type=dict)
-totals = app.Table("diary-daily-totals", partitions=6, key_type=str, value_type=dict)
+# No key_type/value_type: plain JSON values. (Faust's recovery calls `value_type.from_data`,
+# which `dict` does not have: a typed dict table restores nothing after a restart.)
+contributions = app.Table("diary-contributions", partitions=6)
+totals = app.Table("diary-daily-totals", partitions=6)
 
 
 def contribution_of(value: dict) -> domain.Contribution:
