@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) stack/stack.py
-.PHONY: up down status test unit integration lint schemas connectors bench-outbox clean-stack
+.PHONY: up down status test unit integration lint schemas bench-outbox bench-diary clean-stack venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ test: lint up
 
 bench-outbox: up
 	@$(PY) -m loadtest.bench_outbox
+
+bench-diary: up
+	@$(PY) -m loadtest.bench_diary
 
 ## Stop the stack and delete its data (downloads stay cached).
 clean-stack: down
