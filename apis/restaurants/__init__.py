@@ -1,0 +1,1 @@
+"""restaurants: restaurants and their menus (dishes); menu changes are events others copy."""

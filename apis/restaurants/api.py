@@ -1,0 +1,91 @@
+"""restaurants' routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from apis.restaurants import domain, service
+from apis.restaurants.schemas import (
+    DishIn,
+    DishOut,
+    MenuOut,
+    RestaurantIn,
+    RestaurantOut,
+    RestaurantPage,
+    RestaurantPatch,
+)
+from chassis.problems import Problem
+from chassis.security import CurrentPrincipal, Principal, require_roles
+from chassis.service import Service
+
+router = APIRouter(tags=["restaurants"])
+Admin = Annotated[Principal, require_roles("admin")]
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+def _menu_editor(restaurant_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:
+    if not domain.may_edit_menu(principal, str(restaurant_id)):
+        raise Problem(403, "Only this restaurant's staff or an admin may change its menu.")
+    return principal
+
+
+MenuEditor = Annotated[Principal, Depends(_menu_editor)]
+
+
+@router.post("", status_code=201, response_model=RestaurantOut)
+def create_restaurant(body: RestaurantIn, svc: Svc, _: Admin, response: Response) -> RestaurantOut:
+    row = service.create_restaurant(uow=svc.uow(), data=body.model_dump())
+    response.headers["Location"] = f"/restaurants/{row.id}"
+    return RestaurantOut.model_validate(row, from_attributes=True)
+
+
+@router.get("", response_model=RestaurantPage)
+def list_restaurants(principal: CurrentPrincipal, svc: Svc, cursor: str | None = None,
+                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> RestaurantPage:
+    rows, next_cursor = service.list_restaurants(uow=svc.uow(), include_inactive=principal.has("admin"),
+                                                 after=cursor, limit=limit)
+    return RestaurantPage(items=[RestaurantOut.model_validate(r, from_attributes=True) for r in rows],
+                          next_cursor=next_cursor)
+
+
+@router.patch("/{restaurant_id}", response_model=RestaurantOut)
+def change_restaurant(restaurant_id: uuid.UUID, body: RestaurantPatch, svc: Svc, _: Admin) -> RestaurantOut:
+    changes = body.model_dump(exclude_unset=True)
+    if not changes or any(v is None for v in changes.values()):
+        raise Problem(422, "Send at least one field to change, none of them null.")
+    row = service.change_restaurant(uow=svc.uow(), restaurant_id=restaurant_id, changes=changes)
+    return RestaurantOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/{restaurant_id}/menu", response_model=MenuOut)
+def get_menu(restaurant_id: uuid.UUID, principal: CurrentPrincipal, svc: Svc) -> MenuOut:
+    restaurant, dishes = service.menu(uow=svc.uow(), restaurant_id=restaurant_id)
+    sections = domain.group_by_kind([DishOut.model_validate(d, from_attributes=True) for d in dishes])
+    return MenuOut(restaurant=RestaurantOut.model_validate(restaurant, from_attributes=True), sections=sections)
+
+
+@router.post("/{restaurant_id}/dishes", status_code=201, response_model=DishOut)
+def add_dish(restaurant_id: uuid.UUID, body: DishIn, svc: Svc, _: MenuEditor) -> DishOut:
+    return DishOut.model_validate(service.add_dish(uow=svc.uow(), restaurant_id=restaurant_id,
+                                                   data=body.model_dump()), from_attributes=True)
+
+
+@router.put("/{restaurant_id}/dishes/{dish_id}", response_model=DishOut)
+def replace_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, body: DishIn, svc: Svc, _: MenuEditor) -> DishOut:
+    return DishOut.model_validate(service.replace_dish(uow=svc.uow(), restaurant_id=restaurant_id, dish_id=dish_id,
+                                                       data=body.model_dump()), from_attributes=True)
+
+
+@router.delete("/{restaurant_id}/dishes/{dish_id}", status_code=204)
+def remove_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, svc: Svc, _: MenuEditor) -> Response:
+    service.remove_dish(uow=svc.uow(), restaurant_id=restaurant_id, dish_id=dish_id)
+    return Response(status_code=204)
