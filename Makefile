@@ -24,7 +24,8 @@ up: venv
 	@$(PY) -m connectors.register --all
 	@$(STACK) apps
 	@$(STACK) status
-	@echo "[make] the HTTP entry is http://localhost:8000 — admin login: $${CALORIES_ADMIN_EMAIL:-admin@calories.local} / $${CALORIES_ADMIN_PASSWORD:-admin-password}"
+	@$(PY) stack/seed.py
+	@echo "[make] the HTTP entry is http://localhost:8000"
 
 down:
 	@$(STACK) down

@@ -568,7 +568,7 @@ def status() -> int:
     for part in all_parts():
         pid, ok = part.pid(), part.healthy()
         bad += not ok
-        print(f"{part.name:14} {'up' if ok else 'DOWN':5} pid={pid or '-':<8} log={LOGS / (part.name + '.log')}")
+        print(f"{part.name:22} {'up' if ok else 'DOWN':5} pid={pid or '-':<8} log={LOGS / (part.name + '.log')}")
     return 1 if bad else 0
 
 

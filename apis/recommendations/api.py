@@ -1,0 +1,59 @@
+"""recommendations' routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from apis.recommendations import service
+from apis.recommendations.schemas import DraftIn, PlanEdit, PlanIn, PlanOut, PlanPage
+from chassis.security import CurrentPrincipal, Principal, require_roles
+from chassis.service import Service
+
+router = APIRouter(tags=["recommendations"])
+Manager = Annotated[Principal, require_roles("manager", "admin")]
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+@router.post("", status_code=201, response_model=PlanOut)
+def create_plan(body: PlanIn, svc: Svc, manager: Manager) -> PlanOut:
+    return PlanOut.model_validate(service.create_plan(uow=svc.uow(), manager_id=manager.user_id,
+                                                      data=body.model_dump()))
+
+
+@router.post("/draft", status_code=201, response_model=PlanOut)
+def draft_plan(body: DraftIn, svc: Svc, manager: Manager) -> PlanOut:
+    """An automatic draft for the user's goal from one restaurant's menu; edit it, then publish."""
+    return PlanOut.model_validate(service.draft(uow=svc.uow(), manager_id=manager.user_id, data=body.model_dump()))
+
+
+@router.put("/{plan_id}", response_model=PlanOut)
+def edit_plan(plan_id: uuid.UUID, body: PlanEdit, svc: Svc, _: Manager) -> PlanOut:
+    return PlanOut.model_validate(service.edit_plan(uow=svc.uow(), plan_id=plan_id,
+                                                    data=body.model_dump(exclude_unset=True)))
+
+
+@router.post("/{plan_id}/publish", response_model=PlanOut)
+def publish_plan(plan_id: uuid.UUID, svc: Svc, _: Manager) -> PlanOut:
+    return PlanOut.model_validate(service.publish(uow=svc.uow(), plan_id=plan_id))
+
+
+@router.get("", response_model=PlanPage)
+def list_plans(principal: CurrentPrincipal, svc: Svc, user_id: uuid.UUID | None = None, cursor: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> PlanPage:
+    items, next_cursor = service.list_plans(uow=svc.uow(), principal=principal, user_id=user_id, cursor=cursor,
+                                            limit=limit)
+    return PlanPage(items=[PlanOut.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+@router.get("/{plan_id}", response_model=PlanOut)
+def get_plan(plan_id: uuid.UUID, principal: CurrentPrincipal, svc: Svc) -> PlanOut:
+    return PlanOut.model_validate(service.get_plan(uow=svc.uow(), plan_id=plan_id, principal=principal))

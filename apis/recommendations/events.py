@@ -1,0 +1,20 @@
+"""Events recommendations publishes (schemas in schemas/recommendations.plan/)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from chassis.events import Event
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RecommendationPublished(Event):
+    aggregate_type = "recommendations.plan"
+    plan_id: str
+    user_id: str
+    manager_id: str
+    restaurant_id: str
+    week_start: date
+    comment: str | None = None
+    days: list[dict]  # [{date, calories, meals: [{meal, dish_ids}]}]

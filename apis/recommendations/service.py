@@ -1,0 +1,234 @@
+"""recommendations' use cases: plain functions over a unit of work."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+import zlib
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from apis.recommendations import domain
+from apis.recommendations.draft import MenuDish, draft_week, tolerance
+from apis.recommendations.events import RecommendationPublished
+from apis.recommendations.models import goal_copies, menu_dishes, plans, restaurant_copies
+from chassis.db import UnitOfWork
+from chassis.problems import Problem
+from chassis.security import Principal
+
+
+def _copy(row: Any) -> domain.DishCopy:
+    return domain.DishCopy(str(row.dish_id), str(row.restaurant_id), row.text, row.calories, row.kind, row.price,
+                           row.available, row.removed)
+
+
+def _menu(uow: UnitOfWork, *, dish_ids: set[str] = frozenset(), restaurant_id: str | None = None
+          ) -> dict[str, domain.DishCopy]:
+    conditions = []
+    valid_ids = []
+    for i in dish_ids:
+        try:
+            valid_ids.append(uuid.UUID(i))
+        except ValueError:
+            continue
+    if valid_ids:
+        conditions.append(menu_dishes.c.dish_id.in_(valid_ids))
+    if restaurant_id:
+        conditions.append(menu_dishes.c.restaurant_id == uuid.UUID(restaurant_id))
+    if not conditions:
+        return {}
+    rows = uow.session.execute(select(menu_dishes).where(or_(*conditions))).all()
+    return {str(r.dish_id): _copy(r) for r in rows}
+
+
+def _goal(uow: UnitOfWork, user_id: uuid.UUID) -> int | None:
+    row = uow.session.execute(select(goal_copies).where(goal_copies.c.user_id == user_id)).first()
+    if row is None:
+        raise Problem(422, f"User {user_id} is not known here (yet): new accounts arrive within seconds.",
+                      errors=[{"field": "body.user_id", "message": "unknown user"}])
+    return row.daily_calorie_goal
+
+
+def _check_restaurant(uow: UnitOfWork, restaurant_id: uuid.UUID) -> None:
+    row = uow.session.execute(select(restaurant_copies).where(
+        restaurant_copies.c.restaurant_id == restaurant_id)).first()
+    if row is None or not row.active:
+        raise Problem(422, f"Restaurant {restaurant_id} is not an active restaurant we know.",
+                      errors=[{"field": "body.restaurant_id", "message": "unknown or inactive restaurant"}])
+
+
+def _stored_days(days: list[dict]) -> list[dict]:
+    return [{"date": d["date"].isoformat(), "meals": [{"meal": m["meal"], "dish_ids": [str(i) for i in m["dish_ids"]]}
+                                                       for m in d["meals"]]} for d in days]
+
+
+def _loaded_days(days: list[dict]) -> list[dict]:
+    return [{**d, "date": date.fromisoformat(d["date"])} for d in days]
+
+
+def _validated(uow: UnitOfWork, *, restaurant_id: uuid.UUID, week_start: date, days: list[dict]) -> list[dict]:
+    stored = _loaded_days(_stored_days(days))
+    ids = {i for d in stored for m in d["meals"] for i in m["dish_ids"]}
+    problems = domain.plan_problems(restaurant_id=str(restaurant_id), week_start=week_start, days=stored,
+                                    menu=_menu(uow, dish_ids=ids))
+    if problems:
+        raise Problem(422, "; ".join(problems), title="The plan is not valid",
+                      errors=[{"field": "body.days", "message": p} for p in problems])
+    return stored
+
+
+def view(uow: UnitOfWork, row: Any) -> dict:
+    days = _loaded_days(row.days)
+    ids = {i for d in days for m in d["meals"] for i in m["dish_ids"]}
+    goal = uow.session.execute(select(goal_copies.c.daily_calorie_goal)
+                               .where(goal_copies.c.user_id == row.user_id)).scalar()
+    tol = tolerance(goal) if goal else 0
+    return {**row._mapping, "tolerance": tol,
+            "days": domain.day_summaries(days, _menu(uow, dish_ids=ids), goal, tol)}
+
+
+def create_plan(*, uow: UnitOfWork, manager_id: str, data: dict) -> dict:
+    with uow:
+        _goal(uow, data["user_id"])
+        _check_restaurant(uow, data["restaurant_id"])
+        days = _validated(uow, restaurant_id=data["restaurant_id"], week_start=data["week_start"], days=data["days"])
+        row = uow.session.execute(insert(plans).values(
+            id=uuid.uuid4(), user_id=data["user_id"], manager_id=uuid.UUID(manager_id),
+            restaurant_id=data["restaurant_id"], week_start=data["week_start"], days=_stored_days(days),
+            comment=data.get("comment"), status="draft", version=1).returning(*plans.c)).one()
+        answer = view(uow, row)
+        uow.commit()
+        return answer
+
+
+def draft(*, uow: UnitOfWork, manager_id: str, data: dict) -> dict:
+    with uow:
+        goal = data.get("goal") or _goal(uow, data["user_id"])
+        if goal is None:
+            raise Problem(422, f"User {data['user_id']} has no daily calorie goal; pass `goal` for the draft.")
+        _check_restaurant(uow, data["restaurant_id"])
+        menu = [d for d in _menu(uow, restaurant_id=str(data["restaurant_id"])).values()
+                if d.available and not d.removed]
+        if not menu:
+            raise Problem(422, f"Restaurant {data['restaurant_id']} has no available dishes to plan with.")
+        dates = domain.week_dates(data["week_start"])
+        # Seeded by user and week: asking again gives the same draft.
+        seed = zlib.crc32(f"{data['user_id']}/{data['week_start']}".encode())
+        chosen = draft_week(dishes=[MenuDish(d.dish_id, d.text, d.calories, d.kind) for d in menu], goal=goal,
+                            dates=dates, meals=list(data["meals"]), seed=seed)
+        days = [{"date": day, "meals": [{"meal": meal, "dish_ids": ids} for meal, ids in chosen[day].items()]}
+                for day in dates]
+    return create_plan(uow=uow, manager_id=manager_id, data={**data, "days": days})
+
+
+def _plan(uow: UnitOfWork, plan_id: uuid.UUID, lock: bool = False) -> Any:
+    query = select(plans).where(plans.c.id == plan_id)
+    row = uow.session.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise Problem(404, f"No recommendation {plan_id}.")
+    return row
+
+
+def edit_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, data: dict) -> dict:
+    with uow:
+        row = _plan(uow, plan_id, lock=True)
+        if row.status != "draft":
+            raise Problem(409, "A published plan is not edited; build a new one.")
+        days = _validated(uow, restaurant_id=row.restaurant_id, week_start=row.week_start, days=data["days"])
+        row = uow.session.execute(update(plans).where(plans.c.id == plan_id).values(
+            days=_stored_days(days), comment=data.get("comment", row.comment), version=plans.c.version + 1)
+            .returning(*plans.c)).one()
+        answer = view(uow, row)
+        uow.commit()
+        return answer
+
+
+def publish(*, uow: UnitOfWork, plan_id: uuid.UUID) -> dict:
+    with uow:
+        row = _plan(uow, plan_id, lock=True)
+        if row.status == "published":
+            return view(uow, row)  # publishing twice is the same as once
+        row = uow.session.execute(update(plans).where(plans.c.id == plan_id).values(
+            status="published", published_at=datetime.now().astimezone(), version=plans.c.version + 1)
+            .returning(*plans.c)).one()
+        answer = view(uow, row)
+        uow.publish(RecommendationPublished(
+            aggregate_id=str(row.id), plan_id=str(row.id), user_id=str(row.user_id), manager_id=str(row.manager_id),
+            restaurant_id=str(row.restaurant_id), week_start=row.week_start, comment=row.comment,
+            days=[{"date": d["date"], "calories": d["calories"],
+                   "meals": [{"meal": m["meal"], "dish_ids": [str(x["id"]) for x in m["dishes"]]} for m in d["meals"]]}
+                  for d in answer["days"]]))
+        uow.commit()
+        return answer
+
+
+def get_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, principal: Principal) -> dict:
+    with uow:
+        row = _plan(uow, plan_id)
+        if not principal.has("manager", "admin") and (str(row.user_id) != principal.user_id
+                                                      or row.status != "published"):
+            raise Problem(404, f"No recommendation {plan_id}.")
+        return view(uow, row)
+
+
+def _cursor(row: Any) -> str:
+    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
+
+
+def list_plans(*, uow: UnitOfWork, principal: Principal, user_id: uuid.UUID | None, cursor: str | None,
+               limit: int) -> tuple[list[dict], str | None]:
+    query = select(plans)
+    if principal.has("manager", "admin"):
+        if user_id:
+            query = query.where(plans.c.user_id == user_id)
+    else:  # a user sees their own published plans, whatever they ask for
+        query = query.where(plans.c.user_id == uuid.UUID(principal.user_id), plans.c.status == "published")
+    if cursor:
+        try:
+            at, _, last = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+            at_time, last_id = datetime.fromisoformat(at), uuid.UUID(last)
+        except ValueError:
+            raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
+        query = query.where(or_(plans.c.created_at < at_time,
+                                and_(plans.c.created_at == at_time, plans.c.id < last_id)))
+    with uow:
+        rows = uow.session.execute(query.order_by(plans.c.created_at.desc(), plans.c.id.desc())
+                                   .limit(limit + 1)).all()
+        items = [view(uow, r) for r in rows[:limit]]
+    return items, (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+
+
+# ---- written by the recommendation-copies processor -----------------------------------------
+
+def _newest(table, key: str, values: dict) -> Any:
+    stmt = pg_insert(table).values(values)
+    return stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items() if k != key},
+                                      where=table.c.version < stmt.excluded.version)
+
+
+def copy_dish(*, uow: UnitOfWork, value: dict, removed: bool) -> None:
+    """Newest version wins, so a duplicate or late event changes nothing."""
+    if removed:
+        uow.session.execute(update(menu_dishes).where(menu_dishes.c.dish_id == uuid.UUID(value["dish_id"]),
+                                                      menu_dishes.c.version < value["version"])
+                            .values(removed=True, available=False, version=value["version"]))
+        return
+    uow.session.execute(_newest(menu_dishes, "dish_id", {
+        "dish_id": uuid.UUID(value["dish_id"]), "restaurant_id": uuid.UUID(value["restaurant_id"]),
+        "text": value["text"], "calories": value["calories"], "kind": value["kind"], "price": value["price"],
+        "available": value["available"], "removed": False, "version": value["version"]}))
+
+
+def copy_restaurant(*, uow: UnitOfWork, value: dict) -> None:
+    uow.session.execute(_newest(restaurant_copies, "restaurant_id", {
+        "restaurant_id": uuid.UUID(value["restaurant_id"]), "name": value["name"], "active": value["active"],
+        "version": value["version"]}))
+
+
+def copy_goal(*, uow: UnitOfWork, value: dict) -> None:
+    uow.session.execute(_newest(goal_copies, "user_id", {
+        "user_id": uuid.UUID(value["user_id"]), "daily_calorie_goal": value["daily_calorie_goal"],
+        "version": value["version"]}))
