@@ -59,7 +59,7 @@ _STALL_WITHIN = 400  # iterations without improvement before giving up on a day 
 _STALL_OUTSIDE = 1500  # ...and on a day still outside it (possibly unreachable)
 _KICK_EVERY = 150  # iterations without improvement before shaking the plan...
 _KICK_MOVES = 3  # ...with this many random replacements, kept whatever they cost
-_WINDOW = 3  # aimed candidates are drawn from this many dishes either side of the ideal calories
+_NEAREST = 4  # aimed candidates are drawn from this many dishes nearest to the ideal calories
 _AIMED = 0.8  # share of proposals aimed at the goal; the rest are uniform, to escape narrow neighbourhoods
 
 
@@ -244,15 +244,27 @@ def _draft_day(p: _Problem, week_uses: list[int], rng: random.Random) -> list[li
         return abs(total - goal) * 4 <= tol and reuse == 0 and kind == 0
 
     def propose(pool: _Pool, ideal: float, aimed: bool) -> int | None:
-        for _ in range(3):
-            if aimed:
-                i = bisect.bisect_left(pool.cals, ideal) + rng.randint(-_WINDOW, _WINDOW - 1)
-                d = pool.idx[min(max(i, 0), len(pool.idx) - 1)]
+        idx, pool_cals = pool.idx, pool.cals
+        n = len(idx)
+        if not aimed:
+            for _ in range(3):
+                d = idx[rng.randrange(n)]
+                if d not in used:
+                    return d
+            return None
+        # The nearest dishes not on today's plan: a fixed window of positions would keep proposing dishes
+        # already used when the ideal sits among them (at the top of the menu, typically).
+        near: list[int] = []
+        i = bisect.bisect_left(pool_cals, ideal)
+        lo, hi = i - 1, i
+        while len(near) < _NEAREST and (lo >= 0 or hi < n):
+            if hi >= n or (lo >= 0 and ideal - pool_cals[lo] <= pool_cals[hi] - ideal):
+                j, lo = lo, lo - 1
             else:
-                d = pool.idx[rng.randrange(len(pool.idx))]
-            if d not in used:
-                return d
-        return None
+                j, hi = hi, hi + 1
+            if idx[j] not in used:
+                near.append(idx[j])
+        return near[rng.randrange(len(near))] if near else None
 
     cur = costs(total, share, reuse, kind)
     best, best_plan = cur, [list(meal) for meal in plan]
