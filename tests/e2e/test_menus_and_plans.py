@@ -46,7 +46,7 @@ def known_to_recommendations(api: httpx.Client, manager: Account, user: Account,
 def plan_body(user: Account, rid: str, dish_ids: list[str], week: date = WEEK) -> dict:
     return {"user_id": user.user_id, "restaurant_id": rid, "week_start": week.isoformat(), "comment": "eat well",
             "days": [{"date": (week + timedelta(days=i)).isoformat(),
-                      "meals": [{"meal": "lunch", "dish_ids": dish_ids}]} for i in range(7)]}
+                      "meals": [{"meal": "lunch", "dish_ids": list(dish_ids)}]} for i in range(7)]}
 
 
 def test_staff_change_only_their_own_restaurants_menu(api: httpx.Client) -> None:
@@ -93,7 +93,7 @@ def test_a_plan_is_validated_against_the_restaurants_menu(api: httpx.Client) -> 
 
     bad = plan_body(user, rid, [ids[1]])
     bad["days"][2]["meals"][0]["dish_ids"].append(foreign[0]["id"])
-    expected = f"2026-12-02 lunch: dish {foreign[0]['id']} (Tiramisu) belongs to another restaurant"
+    expected = f"2026-12-02 lunch: dish {foreign[0]['id']} (Tiramisu) belongs to another restaurant, not {rid}"
 
     def refused() -> httpx.Response | bool:  # once the foreign dish's copy has arrived too
         r = api.post("/recommendations", headers=manager.auth, json=bad)
