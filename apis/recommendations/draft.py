@@ -60,7 +60,8 @@ _STALL_OUTSIDE = 1500  # ...and on a day still outside it (possibly unreachable)
 _KICK_EVERY = 150  # iterations without improvement before shaking the plan...
 _KICK_MOVES = 3  # ...with this many random replacements, kept whatever they cost
 _NEAREST = 4  # aimed candidates are drawn from this many dishes nearest to the ideal calories
-_AIMED = 0.8  # share of proposals aimed at the goal; the rest are uniform, to escape narrow neighbourhoods
+_AIMED = 0.6  # share of first changes aimed at the goal; the rest are uniform, to leave a local minimum...
+_REPAIR = 0.6  # ...and the share of moves that add a second change aimed at the goal, judged together
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class _Problem:
     light: list[bool]
     goal: int
     tol: int
-    targets: list[float]
+    targets: list[int]
     needs_main: list[bool]  # the meal's first dish should not be light, and the menu makes that possible
     first_pools: list[_Pool]
     any_pool: _Pool
@@ -105,11 +106,12 @@ class _Problem:
     kind_cost: float
 
 
-def _meal_targets(meals: list[str], goal: int) -> list[float]:
+def _meal_targets(meals: list[str], goal: int) -> list[int]:
     even = 1 / len(meals)
     weights = [_SHARE_WEIGHTS.get(m.lower(), even) for m in meals]
     total = sum(weights)
-    return [goal * w / total for w in weights]
+    # Whole kcal, so the running sums stay exact however many moves are made and undone.
+    return [round(goal * w / total) for w in weights]
 
 
 def draft_week(
@@ -202,143 +204,175 @@ def _closest(pool: _Pool, target: float, used: set[int], week_uses: list[int], r
     return best
 
 
-def _draft_day(p: _Problem, week_uses: list[int], rng: random.Random) -> list[list[int]]:
-    cals, light, goal, tol, targets = p.cals, p.light, p.goal, p.tol, p.targets
-    n_meals = len(targets)
+class _Day:
+    """One day's plan and its running sums, changed in place; a move that does not pay is undone."""
 
-    # Greedy start.
-    plan: list[list[int]] = []
-    used: set[int] = set()
+    __slots__ = ("kind", "meal_totals", "p", "plan", "reuse", "share", "total", "used", "week_uses")
+
+    def __init__(self, p: _Problem, week_uses: list[int]) -> None:
+        self.p = p
+        self.week_uses = week_uses
+        self.plan: list[list[int]] = [[] for _ in p.targets]
+        self.meal_totals = [0] * len(p.targets)
+        self.total = 0
+        self.share = sum(p.targets)
+        self.reuse = 0
+        self.kind = 0
+        self.used: set[int] = set()
+
+    def _bad(self, m: int) -> int:
+        meal = self.plan[m]
+        return 1 if meal and self.p.needs_main[m] and self.p.light[meal[0]] else 0
+
+    def _moved(self, m: int, delta: int) -> None:
+        target, before = self.p.targets[m], self.meal_totals[m]
+        self.share += abs(before + delta - target) - abs(before - target)
+        self.meal_totals[m] = before + delta
+        self.total += delta
+
+    def insert(self, m: int, pos: int, d: int) -> None:
+        if pos == 0:
+            self.kind -= self._bad(m)
+        self.plan[m].insert(pos, d)
+        if pos == 0:
+            self.kind += self._bad(m)
+        self._moved(m, self.p.cals[d])
+        self.reuse += self.week_uses[d]
+        self.used.add(d)
+
+    def remove(self, m: int, pos: int) -> int:
+        if pos == 0:
+            self.kind -= self._bad(m)
+        d = self.plan[m].pop(pos)
+        if pos == 0:
+            self.kind += self._bad(m)
+        self._moved(m, -self.p.cals[d])
+        self.reuse -= self.week_uses[d]
+        self.used.discard(d)
+        return d
+
+    def cost(self) -> tuple[int, float]:
+        p = self.p
+        dev = abs(self.total - p.goal)
+        return max(0, dev - p.tol), dev + _SHARE_COST * self.share + p.reuse_cost * self.reuse + p.kind_cost * self.kind
+
+    def done(self) -> bool:
+        return abs(self.total - self.p.goal) * 4 <= self.p.tol and self.reuse == 0 and self.kind == 0
+
+
+def _propose(day: _Day, pool: _Pool, ideal: float, aimed: bool, rng: random.Random) -> int | None:
+    """A dish not on today's plan: one of the few nearest to `ideal` kcal, or any when not aimed."""
+    idx, pool_cals, used = pool.idx, pool.cals, day.used
+    n = len(idx)
+    if not aimed:
+        for _ in range(3):
+            d = idx[rng.randrange(n)]
+            if d not in used:
+                return d
+        return None
+    # Skip dishes already on the plan rather than draw from a fixed window of positions: at the top of the
+    # menu the window would keep offering the same few dishes, all used.
+    near: list[int] = []
+    i = bisect.bisect_left(pool_cals, ideal)
+    lo, hi = i - 1, i
+    while len(near) < _NEAREST and (lo >= 0 or hi < n):
+        if hi >= n or (lo >= 0 and ideal - pool_cals[lo] <= pool_cals[hi] - ideal):
+            j, lo = lo, lo - 1
+        else:
+            j, hi = hi, hi + 1
+        if idx[j] not in used:
+            near.append(idx[j])
+    return near[rng.randrange(len(near))] if near else None
+
+
+def _change(day: _Day, rng: random.Random, aimed: bool, undo: list[tuple[int, int, int]]) -> bool:
+    """One random change (replace, add or drop a dish), recorded in `undo` as (meal, pos, removed or -1)."""
+    p = day.p
+    m = rng.randrange(len(p.targets))
+    meal = day.plan[m]
+    r = rng.random()
+    if r < 0.5:
+        pos = rng.randrange(len(meal))
+        old = meal[pos]
+        pool = p.first_pools[m] if pos == 0 else p.any_pool
+        d = _propose(day, pool, p.cals[old] + p.goal - day.total, aimed, rng)
+        if d is None:
+            return False
+        day.remove(m, pos)
+        day.insert(m, pos, d)
+        undo.extend(((m, pos, old), (m, pos, -1)))
+    elif r < 0.75:
+        if len(meal) >= p.max_per_meal:
+            return False
+        d = _propose(day, p.any_pool, max(p.goal - day.total, 0), aimed, rng)
+        if d is None:
+            return False
+        day.insert(m, len(meal), d)
+        undo.append((m, len(meal) - 1, -1))
+    else:
+        if len(meal) < 2:
+            return False
+        pos = rng.randrange(len(meal))
+        if pos == 0 and p.needs_main[m] and p.light[meal[1]] and not p.light[meal[0]]:
+            return False  # would make a lunch/dinner start with a drink or dessert
+        undo.append((m, pos, day.remove(m, pos)))
+    return True
+
+
+def _undo(day: _Day, undo: list[tuple[int, int, int]]) -> None:
+    for m, pos, removed in reversed(undo):
+        if removed < 0:
+            day.remove(m, pos)
+        else:
+            day.insert(m, pos, removed)
+
+
+def _greedy(p: _Problem, week_uses: list[int]) -> _Day:
+    day = _Day(p, week_uses)
+    n_meals = len(p.targets)
     for m in range(n_meals):
-        d = _closest(p.first_pools[m], targets[m], used, week_uses, p.reuse_cost)
+        target = p.targets[m]
+        d = _closest(p.first_pools[m], target, day.used, week_uses, p.reuse_cost)
         if d is None:  # every preferred dish is already on today's plan: fall back to any kind
-            d = _closest(p.any_pool, targets[m], used, week_uses, p.reuse_cost)
+            d = _closest(p.any_pool, target, day.used, week_uses, p.reuse_cost)
         assert d is not None  # the menu has at least as many distinct dishes as there are meals
-        meal, meal_total = [d], cals[d]
-        used.add(d)
-        # An extra dish must leave every later meal a dish of its own.
-        while len(meal) < p.max_per_meal and meal_total < targets[m] and len(used) + n_meals - m <= len(cals):
-            extra = _closest(p.any_pool, targets[m] - meal_total, used, week_uses, p.reuse_cost)
-            if extra is None or abs(meal_total + cals[extra] - targets[m]) >= targets[m] - meal_total:
+        day.insert(m, 0, d)
+        # An extra dish must bring the meal nearer its target and leave every later meal a dish of its own.
+        while len(day.plan[m]) < p.max_per_meal and len(day.used) + n_meals - m <= len(p.cals):
+            gap = target - day.meal_totals[m]
+            extra = _closest(p.any_pool, gap, day.used, week_uses, p.reuse_cost)
+            if extra is None or gap <= 0 or abs(gap - p.cals[extra]) >= gap:
                 break
-            meal.append(extra)
-            used.add(extra)
-            meal_total += cals[extra]
-        plan.append(meal)
+            day.insert(m, len(day.plan[m]), extra)
+    return day
 
-    meal_totals = [sum(cals[d] for d in meal) for meal in plan]
-    total = sum(meal_totals)
-    share = sum(abs(meal_totals[m] - targets[m]) for m in range(n_meals))
-    reuse = sum(week_uses[d] for meal in plan for d in meal)
 
-    def bad(m: int, d: int) -> int:
-        return 1 if p.needs_main[m] and light[d] else 0
-
-    kind = sum(bad(m, plan[m][0]) for m in range(n_meals))
-
-    def costs(total: int, share: float, reuse: int, kind: int) -> tuple[int, float]:
-        dev = abs(total - goal)
-        return max(0, dev - tol), dev + _SHARE_COST * share + p.reuse_cost * reuse + p.kind_cost * kind
-
-    def done(total: int, reuse: int, kind: int) -> bool:
-        return abs(total - goal) * 4 <= tol and reuse == 0 and kind == 0
-
-    def propose(pool: _Pool, ideal: float, aimed: bool) -> int | None:
-        idx, pool_cals = pool.idx, pool.cals
-        n = len(idx)
-        if not aimed:
-            for _ in range(3):
-                d = idx[rng.randrange(n)]
-                if d not in used:
-                    return d
-            return None
-        # The nearest dishes not on today's plan: a fixed window of positions would keep proposing dishes
-        # already used when the ideal sits among them (at the top of the menu, typically).
-        near: list[int] = []
-        i = bisect.bisect_left(pool_cals, ideal)
-        lo, hi = i - 1, i
-        while len(near) < _NEAREST and (lo >= 0 or hi < n):
-            if hi >= n or (lo >= 0 and ideal - pool_cals[lo] <= pool_cals[hi] - ideal):
-                j, lo = lo, lo - 1
-            else:
-                j, hi = hi, hi + 1
-            if idx[j] not in used:
-                near.append(idx[j])
-        return near[rng.randrange(len(near))] if near else None
-
-    cur = costs(total, share, reuse, kind)
-    best, best_plan = cur, [list(meal) for meal in plan]
+def _draft_day(p: _Problem, week_uses: list[int], rng: random.Random) -> list[list[int]]:
+    day = _greedy(p, week_uses)
+    cur = day.cost()
+    best, best_plan = cur, [list(meal) for meal in day.plan]
     since_best = 0
+    undo: list[tuple[int, int, int]] = []
     for _ in range(_MAX_ITERATIONS):
-        if done(total, reuse, kind):
+        if day.done():
             break
         since_best += 1
         if since_best > (_STALL_WITHIN if best[0] == 0 else _STALL_OUTSIDE):
             break
-        kick = since_best >= _KICK_EVERY and since_best % _KICK_EVERY < _KICK_MOVES
-        m = rng.randrange(n_meals)
-        meal = plan[m]
-        target_m = targets[m]
-        old_share_m = abs(meal_totals[m] - target_m)
-        r = rng.random()
-        if kick or r < 0.6:
-            # Replace the dish at position pos with d.
-            pos = rng.randrange(len(meal))
-            old = meal[pos]
-            pool = p.first_pools[m] if pos == 0 else p.any_pool
-            d = propose(pool, cals[old] + goal - total, not kick and rng.random() < _AIMED)
-            if d is None:
-                continue
-            delta = cals[d] - cals[old]
-            new_mt = meal_totals[m] + delta
-            new_total = total + delta
-            new_share = share - old_share_m + abs(new_mt - target_m)
-            new_reuse = reuse - week_uses[old] + week_uses[d]
-            new_kind = kind - bad(m, old) + bad(m, d) if pos == 0 else kind
-            new = costs(new_total, new_share, new_reuse, new_kind)
-            if kick or new <= cur:
-                used.discard(old)
-                used.add(d)
-                meal[pos] = d
-        elif r < 0.8:
-            if len(meal) >= p.max_per_meal:
-                continue
-            d = propose(p.any_pool, max(goal - total, 0), rng.random() < _AIMED)
-            if d is None:
-                continue
-            new_mt = meal_totals[m] + cals[d]
-            new_total = total + cals[d]
-            new_share = share - old_share_m + abs(new_mt - target_m)
-            new_reuse = reuse + week_uses[d]
-            new_kind = kind
-            new = costs(new_total, new_share, new_reuse, new_kind)
-            if new <= cur:
-                used.add(d)
-                meal.append(d)
-        else:
-            if len(meal) < 2:
-                continue
-            pos = rng.randrange(len(meal))
-            old = meal[pos]
-            new_kind = kind
-            if pos == 0:
-                # The second dish becomes the first: it must not make a lunch/dinner start with a drink/dessert.
-                if bad(m, meal[1]) > bad(m, old):
-                    continue
-                new_kind = kind - bad(m, old) + bad(m, meal[1])
-            new_mt = meal_totals[m] - cals[old]
-            new_total = total - cals[old]
-            new_share = share - old_share_m + abs(new_mt - target_m)
-            new_reuse = reuse - week_uses[old]
-            new = costs(new_total, new_share, new_reuse, new_kind)
-            if new <= cur:
-                used.discard(old)
-                del meal[pos]
-        if not (kick or new <= cur):
+        undo.clear()
+        if since_best >= _KICK_EVERY and since_best % _KICK_EVERY < _KICK_MOVES:
+            if _change(day, rng, False, undo):
+                cur = day.cost()
             continue
-        meal_totals[m], total, share, reuse, kind, cur = new_mt, new_total, new_share, new_reuse, new_kind, new
-        if cur < best:
-            best, best_plan, since_best = cur, [list(x) for x in plan], 0
-    if cur <= best:
-        return plan
-    return best_plan
+        if not _change(day, rng, rng.random() < _AIMED, undo):
+            continue
+        if rng.random() < _REPAIR:
+            _change(day, rng, True, undo)
+        new = day.cost()
+        if new <= cur:
+            cur = new
+            if cur < best:
+                best, best_plan, since_best = cur, [list(meal) for meal in day.plan], 0
+        else:
+            _undo(day, undo)
+    return day.plan if cur <= best else best_plan
