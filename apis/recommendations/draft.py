@@ -6,35 +6,40 @@ given (in the given order, names as given), each meal 1..max_dishes_per_meal dis
 Method. Days are drafted one after another; the week shares only a count of how often each dish was
 used on earlier days. For each day:
 
-1. Greedy start: per meal, the dish closest to the meal's target (its share of the goal) among dishes not
-   used today, a dish used on earlier days counting as farther away; a second dish is added while it brings
-   the meal closer to its target.
-2. Local search (random, seeded): replace a dish, add a dish to a meal (up to max_dishes_per_meal) or drop
-   an extra one. Replacements and additions are mostly aimed: the candidate is drawn from the few dishes
-   whose calories are nearest to what would put the day total on the goal; some are drawn at random. A move
-   is kept when the cost does not get worse, so the search can walk along plateaus; when it stalls, a few
-   random replacements shake it out of a local minimum, and the best plan seen is the one returned.
+1. Greedy start: per meal (lunch and dinner first, so they get the non-drink/dessert dishes), the dish
+   closest to the meal's target among dishes not used today, each earlier use counting as the reuse
+   penalty in kcal; then extra dishes while they bring the meal closer to its target.
+2. Local search (random, seeded). A move is one change (replace a dish, add one to a meal up to
+   max_dishes_per_meal, drop an extra one), often followed by a second change aimed at putting the day
+   total back on the goal; the two are judged together, which lets the search trade one big dish for two
+   smaller ones, or a reused dish for a fresh one, when no single change can. Aimed candidates are drawn
+   from the few unused dishes nearest to the calories that would hit the goal (a bisection on the menu
+   sorted by calories); the rest are drawn at random. A move is kept when the cost does not get worse (so
+   the search walks along plateaus) and undone otherwise; when the search stalls, a few random changes
+   are kept whatever they cost, to leave a local minimum. The best plan seen is returned.
 3. Cost, compared lexicographically: first the kcal by which the day total falls outside
-   ``tolerance(goal)`` (so nothing else is ever traded against the promise), then
-   ``|total - goal| + reuse penalty (tolerance/2 per earlier use of each dish) + 0.1 * sum over meals of
-   |meal total - meal target| + a penalty for a lunch/dinner whose first dish is a drink/dessert``.
-4. A day stops early once it is within a quarter of the tolerance with no dish reused from earlier days,
-   or when the search has stopped improving for a while, or after a fixed number of iterations.
+   ``tolerance(goal)`` (nothing else is ever traded against the promise), then
+   ``|total - goal| + tolerance/2 per earlier use of each dish today + 0.1 * sum over meals of
+   |meal total - meal target| + 4 * tolerance per lunch/dinner starting with a drink/dessert``.
+4. A day stops once it is within a quarter of the tolerance with no dish from earlier days, or after a few
+   hundred moves without improvement (1500 while still outside the tolerance), or after 4000 moves.
 
 Meal targets: breakfast 25%, lunch 40%, dinner 35% of the goal (meal names compared case-insensitively);
 any other meal name weighs an even share (1/number of meals); the weights are then normalised. Targets are
-a tie-breaker only: the day total always comes first.
+a tie-breaker only: the day total always comes first, then variety.
 
-Guaranteed: the shape above; never the same dish twice in one day; the first dish of a lunch or dinner is
-not of kind "drink"/"dessert" (case-insensitive) whenever the menu has another kind of dish not yet used
-that day; the same output for the same inputs and seed (``random.Random(seed)``); no exception when the
-goal cannot be reached (the closest plan found is returned).
+Guaranteed: the shape above; never the same dish twice in one day; a lunch or dinner (case-insensitive)
+never starts with a dish of kind "drink"/"dessert" (case-insensitive, extra dishes may be anything) when
+the menu has at least as many dishes of other kinds as there are lunches and dinners; the same output for
+the same inputs and seed (``random.Random(seed)``); no exception when the goal cannot be reached (the
+closest plan found is returned); the iterations, hence the time, are bounded per day.
 
 Not guaranteed: that a day lands within ``tolerance(goal)`` whenever some plan could. Exact feasibility
 is a subset-sum problem with side constraints, so this is a heuristic: with a realistic menu (dozens of
 dishes over a range of calories) it lands within the tolerance, usually within a quarter of it, but a
 small or oddly spaced menu may leave a day outside the tolerance when a plan inside it exists. Also not
-guaranteed: the fewest repeats over the week (days are drafted in order, not jointly) or the meal shares.
+guaranteed: the fewest repeats over the week (days are drafted in order, not jointly; the week is varied
+only as far as the tolerance allows) or the meal shares.
 
 Errors (ValueError): empty menu, goal <= 0, no meals, duplicate meal names, max_dishes_per_meal < 1,
 negative calories, fewer distinct dishes than meals (each meal needs its own dish on a day).
@@ -58,7 +63,7 @@ _MAX_ITERATIONS = 4000
 _STALL_WITHIN = 400  # iterations without improvement before giving up on a day already within tolerance
 _STALL_OUTSIDE = 1500  # ...and on a day still outside it (possibly unreachable)
 _KICK_EVERY = 150  # iterations without improvement before shaking the plan...
-_KICK_MOVES = 3  # ...with this many random replacements, kept whatever they cost
+_KICK_MOVES = 3  # ...with this many random changes, kept whatever they cost
 _NEAREST = 4  # aimed candidates are drawn from this many dishes nearest to the ideal calories
 _AIMED = 0.6  # share of first changes aimed at the goal; the rest are uniform, to leave a local minimum...
 _REPAIR = 0.6  # ...and the share of moves that add a second change aimed at the goal, judged together
@@ -329,21 +334,21 @@ def _undo(day: _Day, undo: list[tuple[int, int, int]]) -> None:
 
 def _greedy(p: _Problem, week_uses: list[int]) -> _Day:
     day = _Day(p, week_uses)
-    n_meals = len(p.targets)
-    for m in range(n_meals):
-        target = p.targets[m]
-        d = _closest(p.first_pools[m], target, day.used, week_uses, p.reuse_cost)
+    # First dishes before extras, so that no extra takes a dish another meal needs to start with; lunch and
+    # dinner first, so that a breakfast taking the last main cannot leave them a drink or dessert.
+    for m in sorted(range(len(p.targets)), key=lambda m: not p.needs_main[m]):
+        d = _closest(p.first_pools[m], p.targets[m], day.used, week_uses, p.reuse_cost)
         if d is None:  # every preferred dish is already on today's plan: fall back to any kind
-            d = _closest(p.any_pool, target, day.used, week_uses, p.reuse_cost)
+            d = _closest(p.any_pool, p.targets[m], day.used, week_uses, p.reuse_cost)
         assert d is not None  # the menu has at least as many distinct dishes as there are meals
         day.insert(m, 0, d)
-        # An extra dish must bring the meal nearer its target and leave every later meal a dish of its own.
-        while len(day.plan[m]) < p.max_per_meal and len(day.used) + n_meals - m <= len(p.cals):
-            gap = target - day.meal_totals[m]
+    for m, meal in enumerate(day.plan):
+        while len(meal) < p.max_per_meal:
+            gap = p.targets[m] - day.meal_totals[m]
             extra = _closest(p.any_pool, gap, day.used, week_uses, p.reuse_cost)
             if extra is None or gap <= 0 or abs(gap - p.cals[extra]) >= gap:
                 break
-            day.insert(m, len(day.plan[m]), extra)
+            day.insert(m, len(meal), extra)
     return day
 
 

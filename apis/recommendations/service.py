@@ -117,8 +117,11 @@ def draft(*, uow: UnitOfWork, manager_id: str, data: dict) -> dict:
         dates = domain.week_dates(data["week_start"])
         # Seeded by user and week: asking again gives the same draft.
         seed = zlib.crc32(f"{data['user_id']}/{data['week_start']}".encode())
-        chosen = draft_week(dishes=[MenuDish(d.dish_id, d.text, d.calories, d.kind) for d in menu], goal=goal,
-                            dates=dates, meals=list(data["meals"]), seed=seed)
+        try:
+            chosen = draft_week(dishes=[MenuDish(d.dish_id, d.text, d.calories, d.kind) for d in menu], goal=goal,
+                                dates=dates, meals=list(data["meals"]), seed=seed)
+        except ValueError as exc:  # e.g. meals named twice, or fewer dishes than meals
+            raise Problem(422, f"No draft possible: {exc}") from exc
         days = [{"date": day, "meals": [{"meal": meal, "dish_ids": ids} for meal, ids in chosen[day].items()]}
                 for day in dates]
     return create_plan(uow=uow, manager_id=manager_id, data={**data, "days": days})

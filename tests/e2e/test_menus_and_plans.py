@@ -204,3 +204,17 @@ def test_draft_needs_its_inputs(api: httpx.Client, missing: str) -> None:
     del body[missing]
     resp = api.post("/recommendations/draft", headers=manager.auth, json=body)
     assert resp.status_code == 422 and missing in resp.json()["detail"]
+
+
+def test_draft_refuses_what_it_cannot_plan(api: httpx.Client) -> None:
+    rid, dishes = new_restaurant(api, MENU[:2])
+    manager = staff(api, "manager")
+    user = register(api)
+    profile_of(api, user)
+    known_to_recommendations(api, manager, user, rid, [d["id"] for d in dishes])
+    body = {"user_id": user.user_id, "restaurant_id": rid, "week_start": "2026-11-30", "goal": 2000}
+    no_goal = api.post("/recommendations/draft", headers=manager.auth, json={k: v for k, v in body.items()
+                                                                               if k != "goal"})
+    assert no_goal.status_code == 422 and "no daily calorie goal" in no_goal.json()["detail"]
+    twice = api.post("/recommendations/draft", headers=manager.auth, json={**body, "meals": ["lunch", "lunch"]})
+    assert twice.status_code == 422 and "No draft possible" in twice.json()["detail"]

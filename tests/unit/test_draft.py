@@ -97,6 +97,17 @@ def test_lunch_and_dinner_start_with_neither_a_drink_nor_a_dessert(menu, goal) -
             assert kind[day["lunch"][0]] not in LIGHT and kind[day["dinner"][0]] not in LIGHT, day
 
 
+def test_two_mains_are_kept_for_lunch_and_dinner_even_when_breakfast_would_fit_one() -> None:
+    menu = [MenuDish("pancakes", "Pancakes", 500, "main"), MenuDish("steak", "Steak", 700, "main"),
+            *[MenuDish(f"s{i}", "shake", 150 + 40 * i, "drink" if i % 2 else "dessert") for i in range(12)]]
+    for seed in range(5):
+        plan = draft_week(dishes=menu, goal=2000, dates=WEEK, seed=seed)
+        check_shape(menu, plan, MEALS)
+        for day in plan.values():
+            assert {day["lunch"][0], day["dinner"][0]} == {"pancakes", "steak"}
+            assert abs(day_total(menu, day) - 2000) <= tolerance(2000)
+
+
 def test_meal_names_are_matched_case_insensitively_for_the_first_dish_rule() -> None:
     menu = [MenuDish("cola", "Cola", 900, "drink"), MenuDish("cake", "Cake", 900, "dessert"),
             MenuDish("steak", "Steak", 300, "main"), MenuDish("tea", "Tea", 5, "drink")]
