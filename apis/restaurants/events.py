@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 from chassis.events import Event
 
@@ -58,3 +59,42 @@ class DishRemoved(Event):
     dish_id: str
     restaurant_id: str
     version: int
+
+
+# ---- the order saga: reservations, keyed by order id (schemas/restaurants.reservation/) ----
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _ReservationEvent(Event):
+    aggregate_type = "restaurants.reservation"
+    order_id: str
+    user_id: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OrderReserved(_ReservationEvent):
+    restaurant_id: str
+    delivery_address: str
+    phone: str
+    dates: list[date]
+    portions: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OrderReserveRejected(_ReservationEvent):
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReservationReleased(_ReservationEvent):
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReservationConfirmed(_ReservationEvent):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DayPrepared(_ReservationEvent):
+    restaurant_id: str
+    date: date
