@@ -7,8 +7,11 @@ Method. Days are drafted one after another; the week shares only a count of how 
 used on earlier days. For each day:
 
 1. Greedy start: per meal (lunch and dinner first, so they get the non-drink/dessert dishes), the dish
-   closest to the meal's target among dishes not used today, each earlier use counting as the reuse
-   penalty in kcal; then extra dishes while they bring the meal closer to its target.
+   closest to the meal's target among dishes not used today that keep the first-dish rules below (failing
+   that, any), each earlier use counting as the reuse penalty in kcal; then extra dishes while they bring
+   the meal closer to its target. When the menu has enough dishes for the rules not to compete, a
+   breakfast goes first instead, reaching further for a fresh dish (breakfast dishes are few), and the
+   next meal's target is lowered by the kcal its first dish overshoots.
 2. Local search (random, seeded). A move is one change (replace a dish, add one to a meal up to
    max_dishes_per_meal, drop an extra one), often followed by a second change aimed at putting the day
    total back on the goal; the two are judged together, which lets the search trade one big dish for two
@@ -16,11 +19,13 @@ used on earlier days. For each day:
    from the few unused dishes nearest to the calories that would hit the goal (a bisection on the menu
    sorted by calories); the rest are drawn at random. A move is kept when the cost does not get worse (so
    the search walks along plateaus) and undone otherwise; when the search stalls, a few random changes
-   are kept whatever they cost, to leave a local minimum. The best plan seen is returned.
+   are kept whatever they cost, to leave a local minimum. The best plan seen is returned. A meal's first
+   dish is replaced only by one that keeps the first-dish rules while the day is within the tolerance,
+   by any (bar a drink/dessert for lunch/dinner) while it is outside.
 3. Cost, compared lexicographically: first the kcal by which the day total falls outside
    ``tolerance(goal)`` (nothing else is ever traded against the promise), then
    ``|total - goal| + tolerance/2 per earlier use of each dish today + 0.1 * sum over meals of
-   |meal total - meal target| + 4 * tolerance per lunch/dinner starting with a drink/dessert``.
+   |meal total - meal target| + 4 * tolerance per meal whose first dish breaks a first-dish rule``.
 4. A day stops once it is within a quarter of the tolerance with no dish from earlier days, or after a few
    hundred moves without improvement (1500 while still outside the tolerance), or after 4000 moves.
 
@@ -28,18 +33,29 @@ Meal targets: breakfast 25%, lunch 40%, dinner 35% of the goal (meal names compa
 any other meal name weighs an even share (1/number of meals); the weights are then normalised. Targets are
 a tie-breaker only: the day total always comes first, then variety.
 
+First-dish rules (meal names and dish kinds compared case-insensitively, kinds also stripped): a lunch or
+dinner should not start with a dish of kind "drink"/"dessert"; and, only when the menu has dishes of kind
+"breakfast", a meal named "breakfast" should start with one and a lunch or dinner should not (extra
+dishes may be anything). Both are the same cost term, so the tolerance always comes first.
+
 Guaranteed: the shape above; never the same dish twice in one day; a lunch or dinner (case-insensitive)
 never starts with a dish of kind "drink"/"dessert" (case-insensitive, extra dishes may be anything) when
 the menu has at least as many dishes of other kinds as there are lunches and dinners; the same output for
 the same inputs and seed (``random.Random(seed)``); no exception when the goal cannot be reached (the
-closest plan found is returned); the iterations, hence the time, are bounded per day.
+closest plan found is returned); the iterations, hence the time, are bounded per day; a menu without
+dishes of kind "breakfast" is planned exactly as before the breakfast rule existed.
 
 Not guaranteed: that a day lands within ``tolerance(goal)`` whenever some plan could. Exact feasibility
 is a subset-sum problem with side constraints, so this is a heuristic: with a realistic menu (dozens of
 dishes over a range of calories) it lands within the tolerance, usually within a quarter of it, but a
 small or oddly spaced menu may leave a day outside the tolerance when a plan inside it exists. Also not
 guaranteed: the fewest repeats over the week (days are drafted in order, not jointly; the week is varied
-only as far as the tolerance allows) or the meal shares.
+only as far as the tolerance allows) or the meal shares. Nor the breakfast rule: it gives way when the
+day can only get within the tolerance without it (say, every breakfast dish is too big for the goal), and
+it may (as the drink/dessert rule may, when the menu is short of other dishes) give way to variety when a
+day's dishes would otherwise have been used more than 8 times in all on earlier days. With a realistic menu
+(a few breakfast dishes among dozens) every breakfast starts with a breakfast dish and no lunch or dinner
+does.
 
 Errors (ValueError): empty menu, goal <= 0, no meals, duplicate meal names, max_dishes_per_meal < 1,
 negative calories, fewer distinct dishes than meals (each meal needs its own dish on a day).
@@ -57,6 +73,7 @@ from dataclasses import dataclass
 _SHARE_WEIGHTS = {"breakfast": 0.25, "lunch": 0.40, "dinner": 0.35}
 _MAIN_FIRST_MEALS = frozenset({"lunch", "dinner"})
 _LIGHT_KINDS = frozenset({"drink", "dessert"})
+_BREAKFAST = "breakfast"  # a meal of this name should start with a dish of this kind, lunch and dinner should not
 
 _SHARE_COST = 0.1  # per kcal of a meal off its target: small enough to only break ties between day totals
 _MAX_ITERATIONS = 4000
@@ -67,6 +84,7 @@ _KICK_MOVES = 3  # ...with this many random changes, kept whatever they cost
 _NEAREST = 4  # aimed candidates are drawn from this many dishes nearest to the ideal calories
 _AIMED = 0.6  # share of first changes aimed at the goal; the rest are uniform, to leave a local minimum...
 _REPAIR = 0.6  # ...and the share of moves that add a second change aimed at the goal, judged together
+_LEAD_REUSE = 4  # the greedy start of a lead meal (see _Problem.lead) weighs the reuse penalty this many times
 
 
 @dataclass(frozen=True)
@@ -104,7 +122,10 @@ class _Problem:
     tol: int
     targets: list[int]
     needs_main: list[bool]  # the meal's first dish should not be light, and the menu makes that possible
-    first_pools: list[_Pool]
+    first_bad: list[list[int]]  # per meal and dish: 1 if the dish breaks a first-dish rule as the meal's first
+    first_pools: list[_Pool]  # where a meal's first dish is drawn from (never light for needs_main)...
+    pref_pools: list[_Pool]  # ...and the part of it that breaks no first-dish rule, tried first
+    lead: list[int]  # meals the greedy start serves first, the next meal absorbing their overshoot
     any_pool: _Pool
     max_per_meal: int
     reuse_cost: float
@@ -152,12 +173,43 @@ def draft_week(
         )
 
     cals = [d.calories for d in menu]
-    light = [d.kind.strip().lower() in _LIGHT_KINDS for d in menu]
+    kinds = [d.kind.strip().lower() for d in menu]
+    light = [k in _LIGHT_KINDS for k in kinds]
     tol = tolerance(goal)
-    any_pool = _pool(list(range(len(menu))), cals)
-    mains = [i for i in range(len(menu)) if not light[i]]
+    everything = list(range(len(menu)))
+    any_pool = _pool(everything, cals)
+    mains = [i for i in everything if not light[i]]
     main_pool = _pool(mains, cals)
     needs_main = [bool(mains) and m.lower() in _MAIN_FIRST_MEALS for m in meal_names]
+    first_pools = [main_pool if n else any_pool for n in needs_main]
+    # Breakfast sense, only when the menu has breakfast dishes: a breakfast starts with one, lunch and dinner
+    # with anything else; a penalty like a light lunch/dinner start, so it never costs the tolerance.
+    breakfast = [k == _BREAKFAST for k in kinds]
+    has_breakfast = any(breakfast)
+    no_rule = [0] * len(menu)
+    first_bad: list[list[int]] = []
+    pref_pools: list[_Pool] = []
+    breakfasts: list[int] = []
+    for m, (name, n, pool) in enumerate(zip(meal_names, needs_main, first_pools, strict=True)):
+        name = name.lower()
+        if name in _MAIN_FIRST_MEALS:
+            bad = [int((n and light[d]) or breakfast[d]) for d in everything]
+        elif name == _BREAKFAST and has_breakfast:
+            bad = [int(not b) for b in breakfast]
+            breakfasts.append(m)
+        else:
+            bad = no_rule
+        first_bad.append(bad)
+        preferred = [d for d in pool.idx if not bad[d]]
+        pref_pools.append(pool if len(preferred) in (0, len(pool.idx)) else _pool(preferred, cals))
+    # Breakfast dishes are few, so a breakfast often misses its target; served first, its overshoot can be
+    # taken off the next meal. Only when the preferred pools cannot run dry, so it takes nothing from
+    # lunch and dinner (the breakfast and the lunch/dinner preferred dishes are then disjoint).
+    enough = sum(breakfast) >= len(breakfasts) and all(
+        len(pref_pools[m].idx) >= sum(needs_main) and not first_bad[m][pref_pools[m].idx[0]]
+        for m, n in enumerate(needs_main)
+        if n
+    )
     problem = _Problem(
         cals=cals,
         light=light,
@@ -165,11 +217,15 @@ def draft_week(
         tol=tol,
         targets=_meal_targets(meal_names, goal),
         needs_main=needs_main,
-        first_pools=[main_pool if n else any_pool for n in needs_main],
+        first_bad=first_bad,
+        first_pools=first_pools,
+        pref_pools=pref_pools,
+        lead=breakfasts if enough else [],
         any_pool=any_pool,
         max_per_meal=max_dishes_per_meal,
         reuse_cost=tol / 2,
-        # Above anything the in-tolerance terms can gain, so a light first dish stays only as a last resort.
+        # Above anything the in-tolerance terms can gain, so a first dish breaking a rule stays only as a last
+        # resort (for a breakfast rule: or when the day cannot get within the tolerance otherwise).
         kind_cost=4.0 * tol,
     )
 
@@ -227,7 +283,7 @@ class _Day:
 
     def _bad(self, m: int) -> int:
         meal = self.plan[m]
-        return 1 if meal and self.p.needs_main[m] and self.p.light[meal[0]] else 0
+        return self.p.first_bad[m][meal[0]] if meal else 0
 
     def _moved(self, m: int, delta: int) -> None:
         target, before = self.p.targets[m], self.meal_totals[m]
@@ -299,7 +355,8 @@ def _change(day: _Day, rng: random.Random, aimed: bool, undo: list[tuple[int, in
     if r < 0.5:
         pos = rng.randrange(len(meal))
         old = meal[pos]
-        pool = p.first_pools[m] if pos == 0 else p.any_pool
+        # A first dish: within the tolerance only one that keeps the first-dish rules can pay; outside it, any may.
+        pool = p.any_pool if pos else p.pref_pools[m] if abs(day.total - p.goal) <= p.tol else p.first_pools[m]
         d = _propose(day, pool, p.cals[old] + p.goal - day.total, aimed, rng)
         if d is None:
             return False
@@ -334,17 +391,29 @@ def _undo(day: _Day, undo: list[tuple[int, int, int]]) -> None:
 
 def _greedy(p: _Problem, week_uses: list[int]) -> _Day:
     day = _Day(p, week_uses)
+    aims = list(p.targets)
+    over = 0  # by how much the lead meals' first dishes overshoot their targets, for the next meal to absorb
+    # A lead meal's miss is mostly absorbed, so it reaches further for a dish not used on earlier days.
+    reuse_cost = [p.reuse_cost * (_LEAD_REUSE if m in p.lead else 1) for m in range(len(aims))]
     # First dishes before extras, so that no extra takes a dish another meal needs to start with; lunch and
-    # dinner first, so that a breakfast taking the last main cannot leave them a drink or dessert.
-    for m in sorted(range(len(p.targets)), key=lambda m: not p.needs_main[m]):
-        d = _closest(p.first_pools[m], p.targets[m], day.used, week_uses, p.reuse_cost)
-        if d is None:  # every preferred dish is already on today's plan: fall back to any kind
-            d = _closest(p.any_pool, p.targets[m], day.used, week_uses, p.reuse_cost)
+    # dinner before other meals, so that a breakfast taking the last main cannot leave them a drink or dessert.
+    rest = sorted((m for m in range(len(aims)) if m not in p.lead), key=lambda m: not p.needs_main[m])
+    for m in p.lead + rest:
+        if over and m not in p.lead:
+            aims[m], over = max(aims[m] - over, 0), 0
+        d = None
+        # Preferred dishes first, then any the meal may start with, then (every one on today's plan) any kind.
+        for pool in (p.pref_pools[m], p.first_pools[m], p.any_pool):
+            d = _closest(pool, aims[m], day.used, week_uses, reuse_cost[m])
+            if d is not None:
+                break
         assert d is not None  # the menu has at least as many distinct dishes as there are meals
         day.insert(m, 0, d)
+        if m in p.lead:
+            over += max(p.cals[d] - aims[m], 0)  # an undershoot is left to the meal's extras
     for m, meal in enumerate(day.plan):
         while len(meal) < p.max_per_meal:
-            gap = p.targets[m] - day.meal_totals[m]
+            gap = aims[m] - day.meal_totals[m]
             extra = _closest(p.any_pool, gap, day.used, week_uses, p.reuse_cost)
             if extra is None or gap <= 0 or abs(gap - p.cals[extra]) >= gap:
                 break

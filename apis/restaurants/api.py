@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
 
-from apis.restaurants import domain, service
+from apis.restaurants import domain, reservations, service
 from apis.restaurants.schemas import (
     DishIn,
     DishOut,
@@ -34,7 +36,7 @@ Svc = Annotated[Service, Depends(_service)]
 
 def _menu_editor(restaurant_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:
     if not domain.may_edit_menu(principal, str(restaurant_id)):
-        raise Problem(403, "Only this restaurant's staff or an admin may change its menu.")
+        raise Problem(403, "Only this restaurant's staff or an admin may do this.")
     return principal
 
 
@@ -89,3 +91,19 @@ def replace_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, body: DishIn, svc
 def remove_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, svc: Svc, _: MenuEditor) -> Response:
     service.remove_dish(uow=svc.uow(), restaurant_id=restaurant_id, dish_id=dish_id)
     return Response(status_code=204)
+
+
+class PreparedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: date
+
+
+@router.get("/{restaurant_id}/orders")
+def kitchen_queue(restaurant_id: uuid.UUID, svc: Svc, _: MenuEditor) -> dict:
+    """Paid orders to cook, with the days already prepared."""
+    return {"items": reservations.kitchen_queue(uow=svc.uow(), restaurant_id=restaurant_id), "next_cursor": None}
+
+
+@router.post("/{restaurant_id}/orders/{order_id}/prepared")
+def mark_prepared(restaurant_id: uuid.UUID, order_id: uuid.UUID, body: PreparedIn, svc: Svc, _: MenuEditor) -> dict:
+    return reservations.mark_prepared(uow=svc.uow(), restaurant_id=restaurant_id, order_id=order_id, day=body.date)

@@ -19,3 +19,16 @@ def group_by_kind(dishes: list[Any]) -> list[dict]:
     for dish in dishes:
         sections[dish.kind.strip().lower()].append(dish)
     return [{"kind": kind, "dishes": sorted(items, key=lambda d: d.text)} for kind, items in sorted(sections.items())]
+
+
+def portions_per_day(days: list[dict]) -> dict[str, int]:
+    """Portions the order needs on each date (quantities summed over meals and dishes)."""
+    return {d["date"]: sum(x["quantity"] for m in d["meals"] for x in m["dishes"]) for d in days}
+
+
+def first_full_day(needed: dict[str, int], already: dict[str, int], capacity: int) -> str | None:
+    """The first date on which this order would exceed the daily capacity, if any."""
+    for day in sorted(needed):
+        if already.get(day, 0) + needed[day] > capacity:
+            return day
+    return None

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, MetaData, Table, Text, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
@@ -31,4 +46,44 @@ dishes = Table(
     # Removed dishes stay (orders and plans refer to them) but leave the menu.
     Column("removed", Boolean, nullable=False, server_default="false"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# ---- the order saga: reservations of portions, keyed by order id ------------------------------
+
+reservations = Table(
+    "reservations", metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("restaurant_id", Uuid, nullable=False, index=True),
+    Column("user_id", Uuid, nullable=False),
+    # pending (the semantic lock: held for an unpaid order) | confirmed | released | rejected
+    Column("status", Text, nullable=False),
+    Column("reason", Text),
+    Column("days", JSONB, nullable=False),  # the order's lines, for the kitchen queue
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row per (order, day): capacity changes by this order's delta and a repeat applies nothing.
+reserved_portions = Table(
+    "reserved_portions", metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("restaurant_id", Uuid, nullable=False),
+    Column("portions", Integer, nullable=False),
+    Index("reserved_portions_restaurant_day", "restaurant_id", "day"),
+)
+
+prepared_days = Table(
+    "prepared_days", metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("prepared_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The version file: a release that arrives before the reservation it undoes is kept here, so the
+# reservation, when it comes, is not made.
+early_releases = Table(
+    "early_releases", metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("reason", Text, nullable=False),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 
@@ -38,6 +39,15 @@ def heavy_menu() -> list[MenuDish]:
 
 
 HEAVY = heavy_menu()
+# A small menu with three breakfast dishes (kinds spelt loosely), and menus without any.
+BREAKFASTS = [*SMALL, MenuDish("granola", "Granola with yoghurt", 300, " breakfast ")]
+MEDIUM = make_menu(40, seed=2)
+NO_BREAKFAST_BIG = [dataclasses.replace(d, kind="main") if d.kind == "breakfast" else d for d in BIG]
+NO_BREAKFAST_SMALL = [dataclasses.replace(d, kind="main") if d.kind.lower() == "breakfast" else d for d in SMALL]
+
+
+def is_breakfast(dish: MenuDish) -> bool:
+    return dish.kind.strip().lower() == "breakfast"
 
 
 def day_total(menu: list[MenuDish], meals: dict[str, list[str]]) -> int:
@@ -183,3 +193,69 @@ def test_invalid_input_is_a_value_error(kwargs, message) -> None:
     args = {"dishes": SMALL, "goal": 2000, "dates": WEEK, **kwargs}
     with pytest.raises(ValueError, match=message):
         draft_week(**args)
+
+
+BREAKFAST_CASES = [
+    *[("big", BIG, goal) for goal in (1500, 2000, 2500, 3200)],
+    *[("medium", MEDIUM, goal) for goal in (1500, 2000, 2500, 3200)],
+    *[("small", BREAKFASTS, goal) for goal in (1500, 2000, 2500)],
+]
+
+
+@pytest.mark.parametrize(("name", "menu", "goal"), BREAKFAST_CASES, ids=[f"{c[0]}-{c[2]}" for c in BREAKFAST_CASES])
+def test_breakfast_starts_with_a_breakfast_dish_and_lunch_and_dinner_do_not(name, menu, goal) -> None:
+    assert sum(map(is_breakfast, menu)) >= 3
+    breakfast = {d.id for d in menu if is_breakfast(d)}
+    kind = {d.id: d.kind.lower() for d in menu}
+    for seed in range(3):
+        plan = draft_week(dishes=menu, goal=goal, dates=WEEK, seed=seed)
+        check_shape(menu, plan, MEALS)
+        for date, day in plan.items():
+            assert abs(day_total(menu, day) - goal) <= tolerance(goal), f"{date}: {day}"
+            assert day["breakfast"][0] in breakfast, day
+            assert day["lunch"][0] not in breakfast and day["dinner"][0] not in breakfast, day
+            assert kind[day["lunch"][0]] not in LIGHT and kind[day["dinner"][0]] not in LIGHT, day
+
+
+def test_the_breakfast_rule_matches_meal_names_case_insensitively() -> None:
+    meals = ("BREAKFAST", "Lunch", "dinner")
+    plan = draft_week(dishes=BREAKFASTS, goal=2000, dates=WEEK, meals=meals)
+    check_shape(BREAKFASTS, plan, meals)
+    breakfast = {d.id for d in BREAKFASTS if is_breakfast(d)}
+    for day in plan.values():
+        assert day["BREAKFAST"][0] in breakfast and not {day["Lunch"][0], day["dinner"][0]} & breakfast, day
+
+
+@pytest.mark.parametrize(("menu", "goals"), [(NO_BREAKFAST_BIG, (1500, 2000, 2500, 3200)),
+                                             (NO_BREAKFAST_SMALL, (1500, 2000, 2500))])
+def test_a_menu_without_breakfast_dishes_still_gets_valid_plans(menu, goals) -> None:
+    assert not any(map(is_breakfast, menu))
+    kind = {d.id: d.kind.lower() for d in menu}
+    for goal in goals:
+        for seed in range(3):
+            plan = draft_week(dishes=menu, goal=goal, dates=WEEK, seed=seed)
+            check_shape(menu, plan, MEALS)
+            for date, day in plan.items():
+                assert abs(day_total(menu, day) - goal) <= tolerance(goal), f"{date}: {day}"
+                assert kind[day["lunch"][0]] not in LIGHT and kind[day["dinner"][0]] not in LIGHT, day
+
+
+def test_the_breakfast_rule_gives_way_to_the_tolerance() -> None:
+    # Any breakfast dish with two mains is over 1500 kcal: only a plan without one gets near 1100.
+    menu = [*[MenuDish(f"b{i}", "Full breakfast", 900 + 50 * i, "breakfast") for i in range(3)],
+            *[MenuDish(f"m{i}", "Main", 300 + 10 * i, "main") for i in range(10)]]
+    for seed in range(3):
+        plan = draft_week(dishes=menu, goal=1100, dates=WEEK, seed=seed)
+        check_shape(menu, plan, MEALS)
+        assert all(abs(day_total(menu, day) - 1100) <= tolerance(1100) for day in plan.values())
+
+
+def test_lunch_and_dinner_start_with_a_breakfast_dish_rather_than_a_drink() -> None:
+    menu = [*[MenuDish(f"b{i}", "Pancakes", 400 + 50 * i, "breakfast") for i in range(4)],
+            *[MenuDish(f"d{i}", "Smoothie", 100 + 40 * i, "drink") for i in range(6)]]
+    for meals in (("lunch", "dinner"), MEALS):
+        plan = draft_week(dishes=menu, goal=1500, dates=WEEK, meals=meals)
+        check_shape(menu, plan, meals)
+        for day in plan.values():
+            assert day["lunch"][0].startswith("b") and day["dinner"][0].startswith("b"), day
+            assert abs(day_total(menu, day) - 1500) <= tolerance(1500)

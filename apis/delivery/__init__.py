@@ -1,0 +1,1 @@
+"""delivery: courier slots per day for the order saga, and the couriers' delivery tasks."""

@@ -1,0 +1,4 @@
+from apis.delivery.models import metadata
+from chassis.migrate import run_env
+
+run_env(metadata)

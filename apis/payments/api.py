@@ -1,0 +1,40 @@
+"""payments' routes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from apis.payments import service
+from apis.payments.schemas import DepositIn, PaymentIn, PaymentOut, WalletOut
+from chassis.security import CurrentPrincipal
+from chassis.service import Service
+
+router = APIRouter(tags=["payments"])
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+@router.post("/wallet/deposit", response_model=WalletOut)
+def deposit(body: DepositIn, principal: CurrentPrincipal, svc: Svc) -> WalletOut:
+    balance = service.deposit(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), amount=body.amount)
+    return WalletOut(balance=balance)
+
+
+@router.get("/wallet", response_model=WalletOut)
+def wallet(principal: CurrentPrincipal, svc: Svc) -> WalletOut:
+    return WalletOut(balance=service.balance(uow=svc.uow(), user_id=uuid.UUID(principal.user_id)))
+
+
+@router.post("", response_model=PaymentOut)
+def pay(body: PaymentIn, principal: CurrentPrincipal, svc: Svc) -> PaymentOut:
+    row = service.pay(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), order_id=body.order_id,
+                      amount=body.amount)
+    return PaymentOut(order_id=row.order_id, amount=row.amount, status=row.status, reason=row.reason)
