@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.records import domain
@@ -24,15 +24,40 @@ def _state_event(cls, row: Any):
                eaten_on=row.eaten_on, **{k: getattr(row, k) for k in _STATE})
 
 
-def add_entry(*, uow: UnitOfWork, user_id: uuid.UUID, data: dict, source: str = "manual",
-              entry_id: uuid.UUID | None = None) -> Any:
+def add_entry(*, uow: UnitOfWork, user_id: uuid.UUID, data: dict) -> Any:
     with uow:
-        row = uow.session.execute(insert(entries).values(
-            id=entry_id or uuid.uuid4(), user_id=user_id, eaten_on=domain.local_date(data["eaten_at"]),
-            source=source, version=1, **data).returning(*entries.c)).one()
-        uow.publish(_state_event(DiaryEntryAdded, row))
+        row = insert_entry(uow, user_id=user_id, data=data, source="manual", entry_id=uuid.uuid4())
         uow.commit()
         return row
+
+
+def insert_entry(uow: UnitOfWork, *, user_id: uuid.UUID, data: dict, source: str, entry_id: uuid.UUID) -> Any:
+    """Inside the caller's unit of work; None when an entry with this id exists already."""
+    row = uow.session.execute(pg_insert(entries).values(
+        id=entry_id, user_id=user_id, eaten_on=domain.local_date(data["eaten_at"]), source=source, version=1,
+        **data).on_conflict_do_nothing().returning(*entries.c)).first()
+    if row is not None:
+        uow.publish(_state_event(DiaryEntryAdded, row))
+    return row
+
+
+# The meal a delivered dish is entered at, when the order names one of these meals.
+MEAL_HOURS = {"breakfast": 8, "lunch": 13, "dinner": 19}
+
+
+def add_delivered_dishes(uow: UnitOfWork, *, order_id: str, user_id: str, day: date, dishes: list[dict]) -> int:
+    """An order's delivered day goes into the diary (source `order`) once: each entry's id is derived
+    from the order, day, meal and dish, so a redelivered event finds its entries already there."""
+    added = 0
+    for dish in dishes:
+        entry_id = uuid.uuid5(uuid.NAMESPACE_URL, f"calories:order:{order_id}:{day}:{dish['meal']}:{dish['dish_id']}")
+        eaten_at = datetime(day.year, day.month, day.day, MEAL_HOURS.get(dish["meal"], 12), tzinfo=UTC)
+        data = {"eaten_at": eaten_at, "meal": dish["meal"], "text": dish["text"],
+                "calories": dish["calories"] * dish["quantity"], "dish_id": dish["dish_id"],
+                "grams": None, "protein": None, "fat": None, "carbs": None}
+        if insert_entry(uow, user_id=uuid.UUID(user_id), data=data, source="order", entry_id=entry_id) is not None:
+            added += 1
+    return added
 
 
 def _owned(uow: UnitOfWork, entry_id: uuid.UUID, user_id: uuid.UUID, lock: bool = False) -> Any:
