@@ -133,3 +133,27 @@ def notice_for(event_type: str, value: dict[str, Any]) -> Notice | None:
         raise NotNotifiable(f"{event_type}: the template needs field {exc.args[0]!r}") from exc
     data = {k: fields[k] for k in DATA_FIELDS if fields.get(k) is not None}
     return Notice(recipient, template.kind, title, body, data)
+
+
+class LiveWindow:
+    """Which notifications a live stream still has to send, by insert sequence.
+
+    A sequence number is taken at insert but becomes visible at commit, so a smaller one can show up
+    after a larger one was sent. The window therefore remembers what it sent and moves its floor past a
+    sequence only once it has been sent for `settle` seconds (far longer than a notifier transaction).
+    """
+
+    def __init__(self, floor: int, settle: float = 10.0) -> None:
+        self.floor = floor
+        self.settle = settle
+        self._sent: dict[int, float] = {}  # seq -> when it was sent
+
+    def take(self, seqs: list[int], now: float) -> list[int]:
+        """The sequences among `seqs` (those above the floor, as queried) not sent yet; they count as sent."""
+        fresh = [s for s in seqs if s > self.floor and s not in self._sent]
+        self._sent.update((s, now) for s in fresh)
+        settled = [s for s, at in self._sent.items() if now - at >= self.settle]
+        if settled:  # anything below a settled sequence has committed and been seen by now
+            self.floor = max(self.floor, *settled)
+            self._sent = {s: at for s, at in self._sent.items() if s > self.floor}
+        return fresh

@@ -1,0 +1,58 @@
+"""delivery's routes: the couriers' tasks. Bookings are made by the saga (stream_processors/courier_bookings.py)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, cast
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from apis.delivery import domain, service
+from apis.delivery.schemas import DayOut, TaskOut, TaskPage, TaskStatus
+from apis.delivery.settings import DeliverySettings
+from chassis.security import Principal, require_roles
+from chassis.service import Service
+
+router = APIRouter(tags=["delivery"])
+Courier = Annotated[Principal, require_roles("courier")]
+Dispatcher = Annotated[Principal, require_roles("courier", "admin")]
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+def _out(row) -> TaskOut:
+    return TaskOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/tasks", response_model=TaskPage)
+def list_tasks(svc: Svc, _: Courier,
+               status: Annotated[list[TaskStatus] | None,
+                                 Query(description="repeatable; default: ready and picked_up")] = None,
+               order_id: uuid.UUID | None = None, cursor: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TaskPage:
+    rows, next_cursor = service.list_tasks(uow=svc.uow(), statuses=status or domain.OPEN_TASKS, order_id=order_id,
+                                           cursor=cursor, limit=limit)
+    return TaskPage(items=[_out(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post("/tasks/{task_id}/picked-up", response_model=TaskOut)
+def picked_up(task_id: uuid.UUID, svc: Svc, courier: Courier) -> TaskOut:
+    return _out(service.pick_up(uow=svc.uow(), task_id=task_id, courier_id=uuid.UUID(courier.user_id)))
+
+
+@router.post("/tasks/{task_id}/delivered", response_model=TaskOut)
+def delivered(task_id: uuid.UUID, svc: Svc, courier: Courier) -> TaskOut:
+    return _out(service.deliver(uow=svc.uow(), task_id=task_id, courier_id=uuid.UUID(courier.user_id)))
+
+
+@router.get("/days/{day}", response_model=DayOut)
+def day_slots(day: date, svc: Svc, _: Dispatcher) -> DayOut:
+    """Courier slots on one date: capacity, held by pending or confirmed bookings, and free."""
+    capacity = cast(DeliverySettings, svc.settings).delivery_slots_per_day  # app.py gives it DeliverySettings
+    return DayOut.model_validate(service.day_slots(uow=svc.uow(), day=day, capacity=capacity))
