@@ -1,0 +1,82 @@
+"""Helpers for the saga tests: a fresh restaurant, a funded user, an order, and the invariants."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+import httpx
+from sqlalchemy import text
+
+from chassis.service import Service
+from tests.e2e.conftest import Account, profile_of, register
+from tests.e2e.test_menus_and_plans import new_restaurant
+from tests.support import poll_until
+
+DISHES = [("Borscht", 350, "soup"), ("Stroganoff", 700, "main"), ("Kompot", 90, "drink")]
+
+
+def unique_dates(n: int) -> list[str]:
+    """Far-future dates no other test uses, so capacity per day is this test's alone."""
+    start = date(2031, 1, 1) + timedelta(days=random.randrange(0, 3000) * 3)
+    return [(start + timedelta(days=i)).isoformat() for i in range(n)]
+
+
+def restaurant(api: httpx.Client, capacity: int = 50) -> tuple[str, dict[str, dict]]:
+    rid, dishes = new_restaurant(api, DISHES, capacity=capacity)
+    return rid, {d["text"]: d for d in dishes}
+
+
+def customer(api: httpx.Client, funds: int = 0) -> Account:
+    me = register(api, address="5 Order Street", phone="+44 1234")
+    profile_of(api, me)
+    if funds:
+        assert api.post("/payments/wallet/deposit", headers=me.auth, json={"amount": funds}).status_code == 200
+    return me
+
+
+def order_body(rid: str, lines: dict[str, list[tuple[str, int]]]) -> dict:
+    """{date: [(dish_id, quantity), …]} → an order body, all at lunch."""
+    return {"restaurant_id": rid, "days": [
+        {"date": d, "meals": [{"meal": "lunch", "dishes": [{"dish_id": i, "quantity": q} for i, q in items]}]}
+        for d, items in lines.items()]}
+
+
+def place(api: httpx.Client, me: Account, body: dict, key: str | None = None) -> httpx.Response:
+    """POST /orders once orders' menu copy knows the dishes (a new restaurant takes a moment)."""
+    headers = {**me.auth, "Idempotency-Key": key or str(uuid.uuid4())}
+
+    def placed() -> httpx.Response | bool:
+        r = api.post("/orders", headers=headers, json=body)
+        return (r.status_code != 422 or ("not an active restaurant we know" not in r.text
+                and "not on any menu we know" not in r.text)) and r
+
+    return poll_until(placed, 30, "orders to know the restaurant's menu")
+
+
+def status_of(api: httpx.Client, me: Account, order_id: str) -> dict:
+    return api.get(f"/orders/{order_id}", headers=me.auth).json()
+
+
+def wait_status(api: httpx.Client, me: Account, order_id: str, *statuses: str, timeout: float = 60) -> dict:
+    return poll_until(lambda: (o := status_of(api, me, order_id))["status"] in statuses and o, timeout,
+                      f"order {order_id} to reach {statuses}")
+
+
+def held_portions(order_id: str) -> int:
+    with Service("restaurants").sessions() as s:
+        return s.execute(text("SELECT COALESCE(SUM(p.portions), 0) FROM reserved_portions p JOIN reservations r "
+                              "ON r.order_id = p.order_id WHERE p.order_id = :o AND r.status IN "
+                              "('pending', 'confirmed')"), {"o": order_id}).scalar()
+
+
+def held_slots(order_id: str) -> int:
+    with Service("delivery").sessions() as s:
+        return s.execute(text("SELECT count(*) FROM booking_days d JOIN bookings b ON b.order_id = d.order_id "
+                              "WHERE d.order_id = :o AND b.status IN ('pending', 'confirmed')"),
+                         {"o": order_id}).scalar()
+
+
+def nothing_held(order_id: str) -> bool:
+    return held_portions(order_id) == 0 and held_slots(order_id) == 0

@@ -1,0 +1,252 @@
+"""The order saga end to end through the HTTP entry: orders, kitchen, courier, payment (SPEC §5)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.conftest import admin, client, staff
+from tests.e2e.saga_support import (
+    customer,
+    held_portions,
+    held_slots,
+    nothing_held,
+    order_body,
+    place,
+    restaurant,
+    unique_dates,
+    wait_status,
+)
+from tests.support import poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
+
+
+def test_happy_path_from_order_to_diary(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=10_000)
+    d1, d2 = unique_dates(2)
+    borscht, stroganoff = dishes["Borscht"], dishes["Stroganoff"]
+    created = place(api, me, order_body(rid, {d1: [(borscht["id"], 2)], d2: [(stroganoff["id"], 1)]}))
+    assert created.status_code == 201, created.text
+    answer = created.json()
+    assert answer["status"] == "PENDING" and answer["total"] == 2 * borscht["price"] + stroganoff["price"]
+    order_id = answer["order_id"]
+
+    awaiting = wait_status(api, me, order_id, "AWAITING_PAYMENT")
+    assert held_portions(order_id) == 3 and held_slots(order_id) == 2
+    assert [h["event"] for h in awaiting["history"]][:1] == ["OrderCreated"]
+    paid = api.post("/payments", headers=me.auth, json={"order_id": order_id, "amount": answer["total"]})
+    assert paid.status_code == 200 and paid.json()["status"] == "succeeded", paid.text
+    wait_status(api, me, order_id, "ACTIVE")
+
+    cook = staff(api, "restaurant", restaurant_id=rid)
+    courier = staff(api, "courier")
+    queue = poll_until(lambda: [o for o in api.get(f"/restaurants/{rid}/orders", headers=cook.auth).json()["items"]
+                                if o["order_id"] == order_id], 30, "the order in the kitchen queue")
+    assert queue
+    for day in (d1, d2):
+        done = api.post(f"/restaurants/{rid}/orders/{order_id}/prepared", headers=cook.auth, json={"date": day})
+        assert done.status_code == 200, done.text
+
+        def task_ready(day: str = day) -> dict | None:
+            tasks = api.get("/delivery/tasks", headers=courier.auth, params={"status": "ready"}).json()["items"]
+            return next((t for t in tasks if t["order_id"] == order_id and t["date"] == day), None)
+
+        task = poll_until(task_ready, 30, f"the delivery task of {day} to be ready")
+        assert api.post(f"/delivery/tasks/{task['id']}/picked-up", headers=courier.auth).status_code == 200
+        assert api.post(f"/delivery/tasks/{task['id']}/delivered", headers=courier.auth).status_code == 200
+
+    done = wait_status(api, me, order_id, "COMPLETED")
+    events = [h["event"] for h in done["history"]]
+    for expected in ("OrderCreated", "OrderReserved", "DeliveryReserved", "OrderPaid", "DayDelivered"):
+        assert any(e.startswith(expected) for e in events), (expected, events)
+    assert sorted(done["delivered_dates"]) == [d1, d2]
+
+    def diary() -> list[dict]:
+        items = api.get("/records", headers=me.auth, params={"from": d1, "to": d2}).json()["items"]
+        return len(items) == 2 and items
+
+    entries = poll_until(diary, 30, "the delivered dishes in the diary")
+    assert {(e["date"], e["text"], e["calories"], e["source"]) for e in entries} == {
+        (d1, "Borscht", 2 * 350, "order"), (d2, "Stroganoff", 700, "order")}
+    assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 10_000 - answer["total"]
+
+
+def test_kitchen_capacity_exceeded_rejects_with_the_reason(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api, capacity=3)
+    me = customer(api)
+    [day] = unique_dates(1)
+    first = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 2)]})).json()["order_id"]
+    wait_status(api, me, first, "AWAITING_PAYMENT")
+    second = place(api, me, order_body(rid, {day: [(dishes["Stroganoff"]["id"], 2)]})).json()["order_id"]
+    rejected = wait_status(api, me, second, "REJECTED")
+    assert rejected["reason"] == f"the kitchen is fully booked on {day}"
+    assert nothing_held(second) and held_portions(first) == 2
+    # what is left still fits
+    third = place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]})).json()["order_id"]
+    wait_status(api, me, third, "AWAITING_PAYMENT")
+
+
+def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_stale(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    [day] = unique_dates(1)
+    dish = dishes["Stroganoff"]
+    place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}))  # orders' copy knows the menu now
+    subprocess.run([*STACK, "stop", "order-copies"], check=True)
+    try:
+        api.put(f"/restaurants/{rid}/dishes/{dish['id']}", headers=admin(api).auth, json={
+            "text": dish["text"], "calories": dish["calories"], "kind": dish["kind"], "price": dish["price"],
+            "available": False}).raise_for_status()
+        order_id = place(api, me, order_body(rid, {day: [(dish["id"], 1)]})).json()["order_id"]
+        rejected = wait_status(api, me, order_id, "REJECTED")
+    finally:
+        subprocess.run([*STACK, "start", "order-copies"], check=True)
+    assert rejected["reason"] == "Stroganoff is not available"
+    assert nothing_held(order_id)
+
+    def refused_at_once() -> bool:  # with the copy caught up, orders refuses it itself
+        r = api.post("/orders", headers={**me.auth, "Idempotency-Key": str(uuid.uuid4())},
+                     json=order_body(rid, {day: [(dish["id"], 1)]}))
+        return r.status_code == 422 and "(Stroganoff) is not available" in r.json()["detail"]
+
+    poll_until(refused_at_once, 30, "orders' copy to learn the dish is unavailable")
+
+
+def test_no_courier_rejects_and_releases_the_kitchen(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api, capacity=500)
+    me = customer(api)
+    [day] = unique_dates(1)
+    slots = 40  # CALORIES_DELIVERY_SLOTS_PER_DAY's default, which `make up` runs with
+    orders = []
+    for _ in range(slots):
+        orders.append(place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}),
+                            ).json()["order_id"])
+    for order_id in orders:
+        wait_status(api, me, order_id, "AWAITING_PAYMENT")
+    extra = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()["order_id"]
+    rejected = wait_status(api, me, extra, "REJECTED")
+    assert rejected["reason"] == f"no courier free on {day}"
+    poll_until(lambda: nothing_held(extra), 30, "the kitchen to release the rejected order's portions")
+
+
+def test_insufficient_funds_rejects_and_releases(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=100)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Stroganoff"]["id"], 1)]})).json()
+    wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
+    paid = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
+    assert paid.status_code == 200 and paid.json()["status"] == "failed"
+    assert "insufficient funds" in paid.json()["reason"]
+    rejected = wait_status(api, me, answer["order_id"], "REJECTED")
+    assert "insufficient funds" in rejected["reason"]
+    poll_until(lambda: nothing_held(answer["order_id"]), 30, "every reservation to be released")
+    assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 100
+
+
+def test_cancel_before_payment_releases_everything(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=10_000)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
+    other = customer(api)
+    assert api.post(f"/orders/{answer['order_id']}/cancel", headers=other.auth).status_code == 404
+    cancelled = api.post(f"/orders/{answer['order_id']}/cancel", headers=me.auth)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
+    poll_until(lambda: nothing_held(answer["order_id"]), 30, "every reservation to be released")
+
+    def refused() -> bool:  # payments learns the order is closed
+        r = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
+        return r.status_code == 409
+    poll_until(refused, 30, "payments to refuse the cancelled order")
+    assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 10_000
+
+
+def test_pay_rules_pending_refused_wrong_amount_refused_twice_charged_once(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=10_000)
+    [day] = unique_dates(1)
+    subprocess.run([*STACK, "stop", "kitchen-reservations"], check=True)  # hold the order in PENDING
+    try:
+        answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+        pending = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"],
+                                                               "amount": answer["total"]})
+        assert pending.status_code == 409 and "not awaiting payment" in pending.json()["detail"]
+    finally:
+        subprocess.run([*STACK, "start", "kitchen-reservations"], check=True)
+    wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
+    payment = {"order_id": answer["order_id"], "amount": answer["total"]}
+    wrong = api.post("/payments", headers=me.auth, json={**payment, "amount": answer["total"] - 1})
+    assert wrong.status_code == 422
+
+    def accepted() -> httpx.Response | bool:  # payments' copy of the order may lag a little
+        r = api.post("/payments", headers=me.auth, json=payment)
+        return r.status_code == 200 and r
+
+    first = poll_until(accepted, 30, "the payment to be accepted")
+    statuses = []
+
+    def pay_again() -> None:
+        with client() as c:
+            statuses.append(c.post("/payments", headers=me.auth, json=payment).json()["status"])
+
+    threads = [threading.Thread(target=pay_again) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == ["succeeded"] * 8 and first.json()["status"] == "succeeded"
+    assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 10_000 - answer["total"]
+    wait_status(api, me, answer["order_id"], "ACTIVE")
+
+
+def test_idempotency_key_and_natural_key(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    [day] = unique_dates(1)
+    body = order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})
+    key = str(uuid.uuid4())
+    first = place(api, me, body, key=key)
+    again = api.post("/orders", headers={**me.auth, "Idempotency-Key": key}, json=body)
+    assert again.status_code == 201 and again.json() == first.json()
+    other_body = order_body(rid, {day: [(dishes["Borscht"]["id"], 2)]})
+    changed = api.post("/orders", headers={**me.auth, "Idempotency-Key": key}, json=other_body)
+    assert changed.status_code == 422 and "different order body" in changed.json()["detail"]
+
+    blind = [api.post("/orders", headers=me.auth, json=other_body) for _ in range(3)]
+    assert {r.status_code for r in blind} == {201}
+    assert len({r.json()["order_id"] for r in blind}) == 1  # a blind retry is the same order
+
+    listed = api.get("/orders", headers=me.auth).json()["items"]
+    assert len(listed) == 2
+
+
+def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
+    import os
+
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=10_000)
+    [day] = unique_dates(1)
+    env = {**os.environ, "CALORIES_ORDER_PAYMENT_DEADLINE_SECONDS": "4"}
+    subprocess.run([*STACK, "restart", "orders"], check=True, env=env)
+    try:
+        answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    finally:
+        subprocess.run([*STACK, "restart", "orders"], check=True)
+    expired = wait_status(api, me, answer["order_id"], "EXPIRED", timeout=60)
+    assert expired["reason"] == "not paid in time"
+    poll_until(lambda: nothing_held(answer["order_id"]), 30, "every reservation to be released")
+
+    def refused() -> bool:
+        r = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
+        return r.status_code == 409
+    poll_until(refused, 30, "payments to refuse the expired order")
