@@ -1,0 +1,153 @@
+"""The saga under crashes and duplicates: 200 concurrent orders while every saga processor and
+Kafka Connect are killed (-9) in turn, then every saga event delivered a second time. Afterwards
+the invariants of SPEC §8 hold."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from confluent_kafka import Producer, TopicPartition
+from sqlalchemy import text
+
+from chassis.lag import consumer_lag
+from chassis.service import Service
+from chassis.settings import stack_settings
+from tests.e2e.conftest import client
+from tests.e2e.saga_support import customer, held_portions, held_slots, order_body, place, restaurant, unique_dates
+from tests.support import TopicReader, poll_until
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
+PROCESSORS = ["kitchen-reservations", "courier-bookings", "order-saga", "payment-orders", "connect"]
+SAGA_TOPICS = ["calories.orders.order", "calories.restaurants.reservation", "calories.delivery.booking",
+               "calories.payments.payment"]
+GROUPS = {"calories-kitchen-reservations": ["calories.orders.order", "calories.delivery.booking",
+                                            "calories.payments.payment"],
+          "calories-courier-bookings": ["calories.restaurants.reservation", "calories.orders.order",
+                                        "calories.payments.payment"],
+          "calories-order-saga": ["calories.restaurants.reservation", "calories.delivery.booking",
+                                  "calories.payments.payment"],
+          "calories-payment-orders": ["calories.orders.order"]}
+ORDERS, USERS = 200, 20
+FINAL = {"AWAITING_PAYMENT", "REJECTED", "ACTIVE", "CANCELLED", "EXPIRED", "COMPLETED"}
+
+
+def statuses(order_ids: list[str]) -> dict[str, str]:
+    with Service("orders").sessions() as s:
+        rows = s.execute(text("SELECT id::text, status FROM orders WHERE id::text = ANY(:ids)"),
+                         {"ids": order_ids}).all()
+    return dict(rows)
+
+
+def all_caught_up() -> bool:
+    bootstrap = stack_settings().kafka_bootstrap
+    return all(sum(consumer_lag(bootstrap, group, topic).values()) == 0
+               for group, topics in GROUPS.items() for topic in topics)
+
+
+def check_invariants(order_ids: list[str], portions: dict[str, int], days: dict[str, int],
+                     user_ids: list[str]) -> dict[str, str]:
+    now = statuses(order_ids)
+    for order_id, status in now.items():
+        holding = status in ("AWAITING_PAYMENT", "ACTIVE", "COMPLETED")
+        assert held_portions(order_id) == (portions[order_id] if holding else 0), (order_id, status)
+        assert held_slots(order_id) == (days[order_id] if holding else 0), (order_id, status)
+    with Service("payments").sessions() as s:
+        charged_twice = s.execute(text(
+            "SELECT order_id FROM ledger WHERE kind = 'charge' AND order_id::text = ANY(:ids) "
+            "GROUP BY order_id HAVING count(*) > 1"), {"ids": order_ids}).all()
+        assert charged_twice == []
+        for user_id in user_ids:
+            moved = s.execute(text(
+                "SELECT COALESCE(SUM(CASE kind WHEN 'charge' THEN -amount ELSE amount END), 0) FROM ledger "
+                "WHERE user_id = :u"), {"u": user_id}).scalar()
+            balance = s.execute(text("SELECT COALESCE(MAX(balance), 0) FROM wallets WHERE user_id = :u"),
+                                {"u": user_id}).scalar()
+            assert moved == balance, f"money not conserved for {user_id}: ledger {moved}, balance {balance}"
+    return now
+
+
+def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api, capacity=150)
+    users = [customer(api, funds=3000) for _ in range(USERS)]
+    d1, d2 = unique_dates(2)
+    kompot, borscht = dishes["Kompot"]["id"], dishes["Borscht"]["id"]
+    place(api, users[0], order_body(rid, {d1: [(kompot, 1)]}))  # orders' copy knows the menu
+    bodies = [order_body(rid, {d1: [(kompot, 1)], d2: [(borscht, 1)]}) if i % 2 else
+              order_body(rid, {d1: [(borscht, 1)]}) for i in range(ORDERS)]
+    placed: list[tuple[int, dict]] = []
+
+    def chaos() -> None:
+        for name in PROCESSORS:
+            subprocess.run([*STACK, "kill", name], check=True)
+            subprocess.run([*STACK, "start", name], check=True)
+
+    def order(i: int) -> None:
+        with client() as c:
+            r = c.post("/orders", headers={**users[i % USERS].auth, "Idempotency-Key": f"chaos-{rid}-{i}"},
+                       json=bodies[i])
+            assert r.status_code == 201, r.text
+            placed.append((i, r.json()))
+
+    crasher = threading.Thread(target=chaos)
+    crasher.start()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(order, range(ORDERS)))
+    crasher.join()
+
+    order_ids = [a["order_id"] for _, a in placed]
+    owner = {a["order_id"]: users[i % USERS] for i, a in placed}
+    portions = {a["order_id"]: (2 if i % 2 else 1) for i, a in placed}
+    days = dict(portions)  # one portion per day in these orders
+    poll_until(lambda: set(statuses(order_ids).values()) <= FINAL, 240, "every order to leave PENDING")
+
+    # Pay some (a few cannot afford it), cancel some, leave the rest awaiting payment.
+    now = statuses(order_ids)
+    awaiting = sorted(o for o, s in now.items() if s == "AWAITING_PAYMENT")
+    to_pay, to_cancel = awaiting[: len(awaiting) // 2], awaiting[len(awaiting) // 2:][:20]
+    totals = {a["order_id"]: a["total"] for _, a in placed}
+
+    def pay(order_id: str) -> None:
+        with client() as c:
+            r = c.post("/payments", headers=owner[order_id].auth, json={"order_id": order_id,
+                                                                       "amount": totals[order_id]})
+            assert r.status_code in (200, 409), r.text
+
+    def cancel(order_id: str) -> None:
+        with client() as c:
+            assert c.post(f"/orders/{order_id}/cancel", headers=owner[order_id].auth).status_code == 200
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(pay, to_pay))
+        list(pool.map(cancel, to_cancel))
+
+    def settled() -> bool:
+        s = statuses(order_ids)
+        return all(s[o] in ("ACTIVE", "REJECTED") for o in to_pay) and all_caught_up()
+
+    poll_until(settled, 240, "payments to settle and every processor to catch up")
+    before = check_invariants(order_ids, portions, days, [u.user_id for u in users])
+    assert {"ACTIVE", "CANCELLED", "AWAITING_PAYMENT"} <= set(before.values())
+
+    # Every saga event of these orders delivered a second time, byte for byte.
+    producer = Producer({"bootstrap.servers": stack_settings().kafka_bootstrap})
+    keys = {o.encode() for o in order_ids}
+    for topic in SAGA_TOPICS:
+        reader = TopicReader(topic)
+        try:
+            reader.consumer.assign([TopicPartition(topic, p, 0) for p in range(6)])
+            end = sum(reader.consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in range(6))
+            for msg in reader.read_until(lambda seen, end=end: len(seen) >= end, 120):
+                if msg.key() in keys:
+                    producer.produce(topic, key=msg.key(), value=msg.value(), headers=msg.headers())
+        finally:
+            reader.close()
+    assert producer.flush(30) == 0
+    poll_until(all_caught_up, 240, "every processor to consume the duplicates")
+    after = check_invariants(order_ids, portions, days, [u.user_id for u in users])
+    assert after == before
