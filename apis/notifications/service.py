@@ -105,8 +105,12 @@ def stream_floor(*, uow: UnitOfWork, user_id: uuid.UUID, last_event_id: str | No
                                    .where(notifications.c.user_id == user_id)).scalar_one()
 
 
-def inserted_after(*, uow: UnitOfWork, user_id: uuid.UUID, seq: int, limit: int = 200) -> list[Any]:
+LIVE_PAGE = 200
+
+
+def inserted_after(*, uow: UnitOfWork, user_id: uuid.UUID, seq: int) -> list[Any]:
+    """The user's notifications inserted after `seq`, in insert order, one page at a time."""
     with uow:
         return uow.session.execute(select(notifications).where(
             notifications.c.user_id == user_id, notifications.c.seq > seq)
-            .order_by(notifications.c.seq).limit(limit)).all()
+            .order_by(notifications.c.seq).limit(LIVE_PAGE)).all()

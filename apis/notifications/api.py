@@ -1,0 +1,51 @@
+"""notifications' routes: the signed-in user's own feed only; the user id comes from the token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from apis.notifications import live, service
+from apis.notifications.schemas import NotificationOut, NotificationPage
+from chassis.security import CurrentPrincipal
+from chassis.service import Service
+
+router = APIRouter(tags=["notifications"])
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+Svc = Annotated[Service, Depends(_service)]
+
+
+@router.get("", response_model=NotificationPage)
+def list_mine(principal: CurrentPrincipal, svc: Svc,
+              unread: Annotated[bool, Query(description="only those not marked read")] = False,
+              cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> NotificationPage:
+    """Newest first (by when the event happened); pass `next_cursor` back as `cursor` for the next page."""
+    rows, next_cursor = service.list_mine(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), unread=unread,
+                                          cursor=cursor, limit=limit)
+    return NotificationPage(items=[NotificationOut.model_validate(r._mapping) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "Server-Sent Events: `event: notification`, `id:` the notification "
+                                            "id, `data:` the notification as JSON; `: keep-alive` every 15 s."}})
+async def stream(principal: CurrentPrincipal, svc: Svc,
+                 last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
+    """New notifications as they arrive (nothing old, unless `Last-Event-ID` names the last one received)."""
+    return StreamingResponse(live.stream(svc, uuid.UUID(principal.user_id), last_event_id),
+                             media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.post("/{notification_id}/read", response_model=NotificationOut)
+def mark_read(notification_id: uuid.UUID, principal: CurrentPrincipal, svc: Svc) -> NotificationOut:
+    row = service.mark_read(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), notification_id=notification_id)
+    return NotificationOut.model_validate(row._mapping)
