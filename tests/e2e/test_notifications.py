@@ -8,7 +8,9 @@ notifier reacts to are used in bulk (OrderActivated, DayPickedUp, OrderCompleted
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -303,6 +305,7 @@ class SseClient:
         self.status: int | None = None
         self.headers: httpx.Headers | None = None
         self._client = client()
+        self._response: httpx.Response | None = None
         extra = {"Last-Event-ID": last_event_id} if last_event_id else {}
         self._thread = threading.Thread(target=self._read, args=({**who.auth, **extra},), daemon=True)
         self._thread.start()
@@ -310,7 +313,7 @@ class SseClient:
     def _read(self, headers: dict[str, str]) -> None:
         try:
             with self._client.stream("GET", "/notifications/stream", headers=headers) as resp:
-                self.status, self.headers = resp.status_code, resp.headers
+                self._response, self.status, self.headers = resp, resp.status_code, resp.headers
                 block: dict[str, str] = {}
                 for line in resp.iter_lines():
                     self.lines.append(line)
@@ -329,6 +332,10 @@ class SseClient:
         assert self.status == 200 and self.headers["content-type"].startswith("text/event-stream")
 
     def close(self) -> None:
+        if self._response is not None:  # shut the socket: unblocks the reader, and the server ends the stream now
+            with contextlib.suppress(OSError):
+                self._response.extensions["network_stream"].get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+        self._thread.join(5)
         self._client.close()
 
 

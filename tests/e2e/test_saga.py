@@ -56,7 +56,8 @@ def test_happy_path_from_order_to_diary(api: httpx.Client) -> None:
         assert done.status_code == 200, done.text
 
         def task_ready(day: str = day) -> dict | None:
-            tasks = api.get("/delivery/tasks", headers=courier.auth, params={"status": "ready"}).json()["items"]
+            tasks = api.get("/delivery/tasks", headers=courier.auth,
+                            params={"status": "ready", "order_id": order_id}).json()["items"]
             return next((t for t in tasks if t["order_id"] == order_id and t["date"] == day), None)
 
         task = poll_until(task_ready, 30, f"the delivery task of {day} to be ready")
