@@ -9,7 +9,9 @@ import uuid
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
+from chassis.service import Service
 from tests.e2e.conftest import admin, client, staff
 from tests.e2e.saga_support import (
     customer,
@@ -19,6 +21,7 @@ from tests.e2e.saga_support import (
     order_body,
     place,
     restaurant,
+    status_of,
     unique_dates,
     wait_status,
 )
@@ -251,3 +254,67 @@ def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
         r = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
         return r.status_code == 409
     poll_until(refused, 30, "payments to refuse the expired order")
+
+
+def test_payment_racing_a_cancellation_is_refunded_and_nothing_stays_reserved(api: httpx.Client) -> None:
+    """The cancellation reaches orders first; the payment lands before payments has heard of it
+    (its processor is held back). Orders keeps CANCELLED, the kitchen and courier do not confirm a
+    released reservation, and payments refunds the charge when it learns of the cancellation."""
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=5_000)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    order_id = answer["order_id"]
+    wait_status(api, me, order_id, "AWAITING_PAYMENT")
+    payment = {"order_id": order_id, "amount": answer["total"]}
+
+    def payable() -> bool:  # payments' copy says the order awaits payment
+        with Service("payments").sessions() as s:
+            return s.execute(text("SELECT status FROM order_copies WHERE order_id = :o"),
+                             {"o": order_id}).scalar() == "awaiting"
+
+    poll_until(payable, 30, "payments to learn the order awaits payment")
+    subprocess.run([*STACK, "stop", "payment-orders"], check=True)
+    try:
+        assert api.post(f"/orders/{order_id}/cancel", headers=me.auth).json()["status"] == "CANCELLED"
+        charged = api.post("/payments", headers=me.auth, json=payment)
+        assert charged.status_code == 200 and charged.json()["status"] == "succeeded"
+        assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 5_000 - answer["total"]
+    finally:
+        subprocess.run([*STACK, "start", "payment-orders"], check=True)
+    poll_until(lambda: api.get("/payments/wallet", headers=me.auth).json()["balance"] == 5_000, 30,
+               "the charge to be refunded")
+    poll_until(lambda: nothing_held(order_id), 30, "every reservation to stay released")
+    final = poll_until(lambda: (o := status_of(api, me, order_id)) and any(
+        h["event"] == "PaymentRefunded" for h in o["history"]) and o, 30, "the refund in the saga view")
+    assert final["status"] == "CANCELLED"
+    assert any(h["event"].startswith("OrderPaid") for h in final["history"])  # seen, not applied
+    assert any(h["event"] == "PaymentRefunded" for h in final["history"])
+    with Service("payments").sessions() as s:
+        kinds = s.execute(text("SELECT kind FROM ledger WHERE order_id = :o ORDER BY created_at"),
+                          {"o": order_id}).scalars().all()
+    assert kinds == ["charge", "refund"]
+
+
+def test_payment_first_wins_and_a_late_cancel_is_refused(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api, funds=5_000)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]})).json()
+    wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
+    poll_until(lambda: api.post("/payments", headers=me.auth, json={
+        "order_id": answer["order_id"], "amount": answer["total"]}).status_code == 200, 30, "the payment")
+    wait_status(api, me, answer["order_id"], "ACTIVE")
+    late = api.post(f"/orders/{answer['order_id']}/cancel", headers=me.auth)
+    assert late.status_code == 409 and "ACTIVE" in late.json()["detail"]
+
+
+def test_saga_metrics_are_exported(api: httpx.Client) -> None:
+    body = httpx.get("http://127.0.0.1:8106/metrics").text
+    for name in ("calories_sagas_started_total", 'calories_sagas_finished_total{outcome="CANCELLED"}',
+                 'calories_sagas_in_flight{status="AWAITING_PAYMENT"}', "calories_saga_oldest_open_age_seconds",
+                 "calories_saga_compensations_total"):
+        assert name in body, name
+    started = float(next(line.split()[-1] for line in body.splitlines()
+                         if line.startswith("calories_sagas_started_total")))
+    assert started >= 1
