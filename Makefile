@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) stack/stack.py
-.PHONY: up down status test unit integration lint schemas bench-outbox bench-diary clean-stack venv
+.PHONY: up down status test unit integration lint schemas bench-outbox bench-diary bench-saga clean-stack venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-outbox: up
 
 bench-diary: up
 	@$(PY) -m loadtest.bench_diary
+
+bench-saga: up
+	@$(PY) -m loadtest.bench_saga
 
 ## Stop the stack and delete its data (downloads stay cached).
 clean-stack: down
