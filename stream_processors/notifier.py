@@ -12,7 +12,7 @@ from apis.notifications import domain
 from apis.notifications import service as notifications
 from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import ExactlyOnceEffects, IncomingEvent, create_app, event_topic
+from chassis.streams import ExactlyOnceEffects, IncomingEvent, PermanentFailure, create_app, event_topic
 
 svc = Service("notifications")
 app = create_app("notifier")
@@ -21,7 +21,10 @@ effects = ExactlyOnceEffects(app, "notifications.notifier", svc.sessions, svc.co
 
 def notify(uow: UnitOfWork, event: IncomingEvent) -> None:
     # Types outside the table (internal saga steps on the same topics) make no notification.
-    notifications.record(uow=uow, event_id=event.event_id, event_type=event.event_type, value=event.value)
+    try:
+        notifications.record(uow=uow, event_id=event.event_id, event_type=event.event_type, value=event.value)
+    except domain.NotNotifiable as exc:  # no recipient or a missing field: retrying cannot help
+        raise PermanentFailure(str(exc)) from exc
 
 
 def _agent_for(aggregate_type: str) -> None:

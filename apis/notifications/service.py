@@ -14,7 +14,6 @@ from apis.notifications import domain
 from apis.notifications.models import CHANNEL, notifications
 from chassis.db import UnitOfWork
 from chassis.problems import Problem
-from chassis.streams import PermanentFailure
 
 # ---- written by the notifier processor ----------------------------------------------------
 
@@ -26,10 +25,7 @@ def record(*, uow: UnitOfWork, event_id: uuid.UUID, event_type: str, value: dict
     second insert a no-op even without the inbox, and the NOTIFY is only sent when a row was added
     (Postgres delivers it at commit, so a listener never wakes before the row is visible).
     """
-    try:
-        notice = domain.notice_for(event_type, value)
-    except domain.NotNotifiable as exc:
-        raise PermanentFailure(str(exc)) from exc
+    notice = domain.notice_for(event_type, value)  # NotNotifiable: the processor dead-letters the event
     if notice is None:
         return False
     added = uow.session.execute(pg_insert(notifications).values(

@@ -80,3 +80,13 @@ def held_slots(order_id: str) -> int:
 
 def nothing_held(order_id: str) -> bool:
     return held_portions(order_id) == 0 and held_slots(order_id) == 0
+
+
+def pay(api: httpx.Client, me: Account, order_id: str, amount: int) -> httpx.Response:
+    """POST /payments once payments' own copy knows the order awaits payment (it follows orders'
+    events, so it may be a moment behind the order's status)."""
+    def answered() -> httpx.Response | bool:
+        r = api.post("/payments", headers=me.auth, json={"order_id": order_id, "amount": amount})
+        return not (r.status_code == 409 and "not awaiting payment" in r.text) and r
+
+    return poll_until(answered, 30, f"payments to know order {order_id} awaits payment")

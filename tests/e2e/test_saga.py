@@ -19,6 +19,7 @@ from tests.e2e.saga_support import (
     held_slots,
     nothing_held,
     order_body,
+    pay,
     place,
     restaurant,
     status_of,
@@ -45,7 +46,7 @@ def test_happy_path_from_order_to_diary(api: httpx.Client) -> None:
     awaiting = wait_status(api, me, order_id, "AWAITING_PAYMENT")
     assert held_portions(order_id) == 3 and held_slots(order_id) == 2
     assert [h["event"] for h in awaiting["history"]][:1] == ["OrderCreated"]
-    paid = api.post("/payments", headers=me.auth, json={"order_id": order_id, "amount": answer["total"]})
+    paid = pay(api, me, order_id, answer["total"])
     assert paid.status_code == 200 and paid.json()["status"] == "succeeded", paid.text
     wait_status(api, me, order_id, "ACTIVE")
 
@@ -147,7 +148,7 @@ def test_insufficient_funds_rejects_and_releases(api: httpx.Client) -> None:
     [day] = unique_dates(1)
     answer = place(api, me, order_body(rid, {day: [(dishes["Stroganoff"]["id"], 1)]})).json()
     wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
-    paid = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
+    paid = pay(api, me, answer["order_id"], answer["total"])
     assert paid.status_code == 200 and paid.json()["status"] == "failed"
     assert "insufficient funds" in paid.json()["reason"]
     rejected = wait_status(api, me, answer["order_id"], "REJECTED")

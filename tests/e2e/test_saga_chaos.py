@@ -18,7 +18,16 @@ from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
 from tests.e2e.conftest import client
-from tests.e2e.saga_support import customer, held_portions, held_slots, order_body, place, restaurant, unique_dates
+from tests.e2e.saga_support import (
+    customer,
+    held_portions,
+    held_slots,
+    order_body,
+    pay,
+    place,
+    restaurant,
+    unique_dates,
+)
 from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,18 +122,17 @@ def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client) -> 
     to_pay, to_cancel = awaiting[: len(awaiting) // 2], awaiting[len(awaiting) // 2:][:20]
     totals = {a["order_id"]: a["total"] for _, a in placed}
 
-    def pay(order_id: str) -> None:
+    def pay_one(order_id: str) -> None:
         with client() as c:
-            r = c.post("/payments", headers=owner[order_id].auth, json={"order_id": order_id,
-                                                                       "amount": totals[order_id]})
-            assert r.status_code in (200, 409), r.text
+            r = pay(c, owner[order_id], order_id, totals[order_id])
+            assert r.status_code == 200, r.text
 
     def cancel(order_id: str) -> None:
         with client() as c:
             assert c.post(f"/orders/{order_id}/cancel", headers=owner[order_id].auth).status_code == 200
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(pay, to_pay))
+        list(pool.map(pay_one, to_pay))
         list(pool.map(cancel, to_cancel))
 
     def settled() -> bool:
