@@ -3,7 +3,10 @@
 - OrderReserved (restaurants) → book a slot on every date → DeliveryReserved / DeliveryRejected;
 - OrderPaymentFailed (payments), OrderCancelled, OrderExpired (orders) → release a pending booking
   → DeliveryReleased;
-- OrderPaid (payments) → confirm a pending booking, one task per date → DeliveryConfirmed;
+- OrderActivated (orders: the order's own decision after OrderPaid) → confirm a pending booking,
+  one task per date → DeliveryConfirmed. Not OrderPaid itself: a payment can land on an order
+  the user cancelled meanwhile, and OrderPaid (payments' topic) could then overtake OrderCancelled
+  (orders' topic) here; OrderActivated and OrderCancelled are on one partition, in orders' order;
 - DayPrepared (restaurants) → that date's task can be picked up.
 The three topics are read independently, so an event can overtake the one it depends on: such an
 event is recorded (delivery's `early_events`, the version file) and applied when the other arrives.
@@ -72,8 +75,8 @@ def day_prepared(uow: UnitOfWork, event: IncomingEvent) -> None:
 
 
 apply_reservation = by_event_type({"OrderReserved": reserve, "DayPrepared": day_prepared})
-apply_payment = by_event_type({"OrderPaid": confirm, "OrderPaymentFailed": release})
-apply_order = by_event_type({"OrderCancelled": release, "OrderExpired": release})
+apply_payment = by_event_type({"OrderPaymentFailed": release})
+apply_order = by_event_type({"OrderCancelled": release, "OrderExpired": release, "OrderActivated": confirm})
 
 
 @app.agent(reservations)

@@ -1,5 +1,8 @@
 """restaurants' side of the order saga: portions reserved on OrderCreated, released by any
-compensation (delivery rejected, payment failed, cancelled, expired, rejected), confirmed on payment.
+compensation (delivery rejected, payment failed, cancelled, expired, rejected), confirmed when the
+order is activated. Confirmation follows OrderActivated, orders' own decision after OrderPaid,
+not OrderPaid: a payment that lands on an order cancelled meanwhile must not confirm, and only on
+orders' topic do OrderCancelled and OrderActivated arrive in the order orders decided them.
 
 Run: faust -A stream_processors.kitchen_reservations worker
 """
@@ -32,9 +35,10 @@ def reserve(uow: UnitOfWork, e: IncomingEvent) -> None:
 
 
 from_orders = by_event_type({"OrderCreated": reserve, "OrderCancelled": release("order cancelled"),
-                             "OrderExpired": release("order expired"), "OrderRejected": release("order rejected")})
+                             "OrderExpired": release("order expired"), "OrderRejected": release("order rejected"),
+                             "OrderActivated": confirm})
 from_delivery = by_event_type({"DeliveryRejected": release("no courier")})
-from_payments = by_event_type({"OrderPaid": confirm, "OrderPaymentFailed": release("payment failed")})
+from_payments = by_event_type({"OrderPaymentFailed": release("payment failed")})
 
 
 @app.agent(event_topic(app, "orders.order"))

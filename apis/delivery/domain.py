@@ -65,7 +65,7 @@ def release_action(booking_status: str | None) -> Action:
 
 
 def confirm_action(booking_status: str | None) -> Action:
-    """OrderPaid: confirm a pending booking. A released one stays released (semantic lock: a released
+    """OrderActivated: confirm a pending booking. A released one stays released (semantic lock: a released
     reservation cannot be confirmed); no booking yet: record, confirmed when the booking is made."""
     if booking_status is None:
         return "record"

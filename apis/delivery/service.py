@@ -132,7 +132,7 @@ def release(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, event_t
 
 
 def confirm(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """OrderPaid → a pending booking is confirmed, with one delivery task per date."""
+    """OrderActivated → a pending booking is confirmed, with one delivery task per date."""
     _lock_order(uow, order_id)
     booking = _booking(uow, order_id)
     action = domain.confirm_action(booking.status if booking else None)

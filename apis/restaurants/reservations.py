@@ -116,7 +116,8 @@ def release(uow: UnitOfWork, order_id: str, user_id: str, reason: str) -> None:
 
 
 def confirm(uow: UnitOfWork, order_id: str, user_id: str) -> None:
-    """On OrderPaid: the pending flag is cleared. A released reservation cannot be confirmed."""
+    """On OrderActivated (orders' decision after OrderPaid): the pending flag is cleared.
+    A released reservation cannot be confirmed."""
     s = uow.session
     oid = uuid.UUID(order_id)
     row = s.execute(select(reservations).where(reservations.c.order_id == oid).with_for_update()).first()

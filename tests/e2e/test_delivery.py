@@ -19,8 +19,8 @@ import pytest
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from apis.orders.events import OrderCancelled
-from apis.payments.events import OrderPaid, OrderPaymentFailed
+from apis.orders.events import OrderActivated, OrderCancelled
+from apis.payments.events import OrderPaymentFailed
 from apis.restaurants.events import DayPrepared, OrderReserved
 from chassis.events import Event
 from chassis.service import Service
@@ -204,7 +204,7 @@ def test_paid_order_gets_tasks_the_courier_picks_up_once_prepared_and_delivers(
 
     # the kitchen finishes d2 before the payment reaches delivery: kept, and applied to the new task
     publish(DayPrepared(aggregate_id=order, order_id=order, user_id=user.user_id, restaurant_id=restaurant, date=d2))
-    publish(OrderPaid(aggregate_id=order, order_id=order, user_id=user.user_id, amount=2500))
+    publish(OrderActivated(aggregate_id=order, order_id=order, user_id=user.user_id, total=2500))
     confirmed = booking_events.wait(order, "DeliveryConfirmed")[0]
     assert confirmed["user_id"] == user.user_id
     tasks = tasks_of(api, courier, order, *ALL)
@@ -258,7 +258,7 @@ def test_a_failed_payment_releases_and_a_later_payment_confirms_nothing(
     assert released["reason"] == "payment failed: balance too low"
     assert slots(api, day)["used"] == 0
 
-    paid = publish(OrderPaid(aggregate_id=order, order_id=order, user_id=user, amount=1250))
+    paid = publish(OrderActivated(aggregate_id=order, order_id=order, user_id=user, total=1250))
     consumed(paid)
     assert outbox_count(order, "DeliveryConfirmed") == 0  # a released reservation cannot be confirmed
     assert tasks_of(api, courier, order, *ALL) == {}
@@ -283,7 +283,7 @@ def test_a_payment_before_its_reservation_is_kept_and_confirms_it_when_it_comes(
         api: httpx.Client, booking_events: BookingEvents) -> None:
     courier = staff(api, "courier")
     order, user, day = str(uuid.uuid4()), str(uuid.uuid4()), unique_day()
-    consumed(publish(OrderPaid(aggregate_id=order, order_id=order, user_id=user, amount=900)))
+    consumed(publish(OrderActivated(aggregate_id=order, order_id=order, user_id=user, total=900)))
     assert outbox_count(order, "DeliveryConfirmed") == 0  # nothing booked yet to confirm
     publish(reserved(order, [day], user_id=user))
     booking_events.wait(order, "DeliveryConfirmed")
