@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, Table, create_engine
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from chassis.avro import EventCodec
@@ -50,3 +52,11 @@ class UnitOfWork:
             write_event(self.session, self._codec, event)
         self._events = []
         self.session.commit()
+
+
+def upsert_newer(table: Table, key: str, values: dict) -> Insert:
+    """Insert a copy's row, or overwrite it only with a newer version: a duplicate or late event
+    (a lower or equal `version`) changes nothing. For the read-only copies services keep of others."""
+    stmt = pg_insert(table).values(values)
+    return stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items() if k != key},
+                                      where=table.c.version < stmt.excluded.version)

@@ -7,8 +7,9 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy import text
 
@@ -28,6 +29,14 @@ REQUEST_DURATION = Histogram(
 )
 
 log = logging.getLogger("calories.http")
+
+
+def current_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+# The running service (its settings, database and units of work), for route handlers.
+ServiceDep = Annotated[Service, Depends(current_service)]
 
 
 def _route_label(scope: dict, prefix: str, status: int) -> str:

@@ -6,24 +6,18 @@ import uuid
 from datetime import date
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from apis.delivery import domain, service
 from apis.delivery.schemas import DayOut, TaskOut, TaskPage, TaskStatus
 from apis.delivery.settings import DeliverySettings
 from chassis.security import Principal, require_roles
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["delivery"])
 Courier = Annotated[Principal, require_roles("courier")]
 Dispatcher = Annotated[Principal, require_roles("courier", "admin")]
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 def _out(row) -> TaskOut:

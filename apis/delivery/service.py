@@ -10,13 +10,12 @@ lock each of their dates, in date order, so two orders cannot both take a day's 
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.delivery import domain
@@ -29,6 +28,7 @@ from apis.delivery.events import (
     DeliveryReserved,
 )
 from apis.delivery.models import booking_days, bookings, early_events, tasks
+from chassis import pagination
 from chassis.db import UnitOfWork
 from chassis.problems import Problem
 
@@ -170,29 +170,16 @@ def day_prepared(*, uow: UnitOfWork, order_id: uuid.UUID, day: date) -> None:
 
 # ---- the couriers' API ----
 
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.date.isoformat()}|{row.id}".encode()).decode()
-
-
-def _after(cursor: str) -> tuple[date, uuid.UUID]:
-    try:
-        day, _, task_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return date.fromisoformat(day), uuid.UUID(task_id)
-    except ValueError:
-        raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
-
-
 def list_tasks(*, uow: UnitOfWork, statuses: Iterable[str], order_id: uuid.UUID | None, cursor: str | None,
                limit: int) -> tuple[list[Any], str | None]:
     query = select(tasks).where(tasks.c.status.in_(sorted(set(statuses))))
     if order_id:
         query = query.where(tasks.c.order_id == order_id)
     if cursor:
-        day, task_id = _after(cursor)
-        query = query.where(or_(tasks.c.date > day, and_(tasks.c.date == day, tasks.c.id > task_id)))
+        query = query.where(pagination.after(cursor, tasks.c.date, tasks.c.id, date.fromisoformat))
     with uow:
         rows = uow.session.execute(query.order_by(tasks.c.date, tasks.c.id).limit(limit + 1)).all()
-    return rows[:limit], (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+    return pagination.page(rows, limit, lambda r: r.date)
 
 
 def _task(uow: UnitOfWork, task_id: uuid.UUID) -> Any:

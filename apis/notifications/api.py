@@ -5,22 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from apis.notifications import live, service
 from apis.notifications.schemas import NotificationOut, NotificationPage
 from chassis.security import CurrentPrincipal
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["notifications"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 @router.get("", response_model=NotificationPage)

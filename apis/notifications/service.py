@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.notifications import domain
 from apis.notifications.models import CHANNEL, notifications
+from chassis import pagination
 from chassis.db import UnitOfWork
 from chassis.problems import Problem
 
@@ -40,18 +40,6 @@ def record(*, uow: UnitOfWork, event_id: uuid.UUID, event_type: str, value: dict
 # ---- the owner's feed -------------------------------------------------------------------------
 
 
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _before(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, notification_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(notification_id)
-    except ValueError:
-        raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
-
-
 def list_mine(*, uow: UnitOfWork, user_id: uuid.UUID, unread: bool, cursor: str | None,
               limit: int) -> tuple[list[Any], str | None]:
     """Newest first; the cursor is the last item's (created_at, id), so new arrivals never shift a page."""
@@ -59,13 +47,12 @@ def list_mine(*, uow: UnitOfWork, user_id: uuid.UUID, unread: bool, cursor: str 
     if unread:
         query = query.where(notifications.c.read_at.is_(None))
     if cursor:
-        at, last = _before(cursor)
-        query = query.where(or_(notifications.c.created_at < at,
-                                and_(notifications.c.created_at == at, notifications.c.id < last)))
+        query = query.where(pagination.after(cursor, notifications.c.created_at, notifications.c.id,
+                                             datetime.fromisoformat, descending=True))
     with uow:
         rows = uow.session.execute(query.order_by(notifications.c.created_at.desc(), notifications.c.id.desc())
                                    .limit(limit + 1)).all()
-    return rows[:limit], (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+    return pagination.page(rows, limit, lambda r: r.created_at)
 
 
 def mark_read(*, uow: UnitOfWork, user_id: uuid.UUID, notification_id: uuid.UUID) -> Any:

@@ -5,22 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from apis.orders import service
 from apis.orders.schemas import OrderCreatedOut, OrderIn, OrderOut, OrderPage
 from chassis.problems import Problem
 from chassis.security import CurrentPrincipal
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["orders"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 @router.post("", status_code=201, response_model=OrderCreatedOut,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.orders import domain
@@ -23,7 +22,8 @@ from apis.orders.events import (
 )
 from apis.orders.models import dish_copies, history, orders, plan_copies, profile_copies, restaurant_copies
 from apis.orders.settings import OrderSettings
-from chassis.db import UnitOfWork
+from chassis import pagination
+from chassis.db import UnitOfWork, upsert_newer
 from chassis.problems import Problem
 from chassis.security import Principal
 
@@ -142,21 +142,13 @@ def get_order(*, uow: UnitOfWork, order_id: uuid.UUID, principal: Principal) -> 
 def list_orders(*, uow: UnitOfWork, user_id: uuid.UUID, cursor: str | None, limit: int) -> tuple[list, str | None]:
     query = select(orders).where(orders.c.user_id == user_id)
     if cursor:
-        try:
-            at, _, last = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-            query = query.where(or_(orders.c.created_at < datetime.fromisoformat(at),
-                                    and_(orders.c.created_at == datetime.fromisoformat(at),
-                                         orders.c.id < uuid.UUID(last))))
-        except ValueError:
-            raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
+        query = query.where(pagination.after(cursor, orders.c.created_at, orders.c.id, datetime.fromisoformat,
+                                             descending=True))
     with uow:
         rows = uow.session.execute(query.order_by(orders.c.created_at.desc(), orders.c.id.desc())
                                    .limit(limit + 1)).all()
-        items = [view(uow, r) for r in rows[:limit]]
-    last_row = rows[limit - 1] if len(rows) > limit else None
-    next_cursor = (base64.urlsafe_b64encode(f"{last_row.created_at.isoformat()}|{last_row.id}".encode()).decode()
-                   if last_row else None)
-    return items, next_cursor
+        shown, next_cursor = pagination.page(rows, limit, lambda r: r.created_at)
+        return [view(uow, r) for r in shown], next_cursor
 
 
 def _move(uow: UnitOfWork, row: Any, status: str, event: str, reason: str | None = None) -> None:
@@ -251,11 +243,6 @@ def expire_due(*, uow: UnitOfWork, limit: int = 100) -> int:
 
 # ---- copies, written by the order-copies processor (newest version wins) -----------------------
 
-def _newest(table, key: str, values: dict) -> Any:
-    stmt = pg_insert(table).values(values)
-    return stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items() if k != key},
-                                      where=table.c.version < stmt.excluded.version)
-
 
 def copy_dish(uow: UnitOfWork, v: dict, removed: bool) -> None:
     if removed:
@@ -263,19 +250,19 @@ def copy_dish(uow: UnitOfWork, v: dict, removed: bool) -> None:
                                                       dish_copies.c.version < v["version"])
                             .values(removed=True, available=False, version=v["version"]))
         return
-    uow.session.execute(_newest(dish_copies, "dish_id", {
+    uow.session.execute(upsert_newer(dish_copies, "dish_id", {
         "dish_id": uuid.UUID(v["dish_id"]), "restaurant_id": uuid.UUID(v["restaurant_id"]), "text": v["text"],
         "calories": v["calories"], "price": v["price"], "available": v["available"], "removed": False,
         "version": v["version"]}))
 
 
 def copy_restaurant(uow: UnitOfWork, v: dict) -> None:
-    uow.session.execute(_newest(restaurant_copies, "restaurant_id", {
+    uow.session.execute(upsert_newer(restaurant_copies, "restaurant_id", {
         "restaurant_id": uuid.UUID(v["restaurant_id"]), "active": v["active"], "version": v["version"]}))
 
 
 def copy_profile(uow: UnitOfWork, v: dict) -> None:
-    uow.session.execute(_newest(profile_copies, "user_id", {
+    uow.session.execute(upsert_newer(profile_copies, "user_id", {
         "user_id": uuid.UUID(v["user_id"]), "address": v["address"], "phone": v["phone"], "version": v["version"]}))
 
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from apis.payments import service
 from apis.payments.schemas import DepositIn, PaymentIn, PaymentOut, WalletOut
 from chassis.security import CurrentPrincipal
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["payments"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 @router.post("/wallet/deposit", response_model=WalletOut)

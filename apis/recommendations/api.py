@@ -5,22 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from apis.recommendations import service
 from apis.recommendations.schemas import DraftIn, PlanEdit, PlanIn, PlanOut, PlanPage
 from chassis.security import CurrentPrincipal, Principal, require_roles
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["recommendations"])
 Manager = Annotated[Principal, require_roles("manager", "admin")]
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 @router.post("", status_code=201, response_model=PlanOut)

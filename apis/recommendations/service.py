@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 import zlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert, or_, select, update
 
 from apis.recommendations import domain
 from apis.recommendations.draft import MenuDish, draft_week, tolerance
 from apis.recommendations.events import RecommendationPublished
 from apis.recommendations.models import goal_copies, menu_dishes, plans, restaurant_copies
-from chassis.db import UnitOfWork
+from chassis import pagination
+from chassis.db import UnitOfWork, upsert_newer
 from chassis.problems import Problem
 from chassis.security import Principal
 
@@ -177,10 +176,6 @@ def get_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, principal: Principal) -> di
         return view(uow, row)
 
 
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
 def list_plans(*, uow: UnitOfWork, principal: Principal, user_id: uuid.UUID | None, cursor: str | None,
                limit: int) -> tuple[list[dict], str | None]:
     query = select(plans)
@@ -190,26 +185,16 @@ def list_plans(*, uow: UnitOfWork, principal: Principal, user_id: uuid.UUID | No
     else:  # a user sees their own published plans, whatever they ask for
         query = query.where(plans.c.user_id == uuid.UUID(principal.user_id), plans.c.status == "published")
     if cursor:
-        try:
-            at, _, last = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-            at_time, last_id = datetime.fromisoformat(at), uuid.UUID(last)
-        except ValueError:
-            raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
-        query = query.where(or_(plans.c.created_at < at_time,
-                                and_(plans.c.created_at == at_time, plans.c.id < last_id)))
+        query = query.where(pagination.after(cursor, plans.c.created_at, plans.c.id, datetime.fromisoformat,
+                                             descending=True))
     with uow:
         rows = uow.session.execute(query.order_by(plans.c.created_at.desc(), plans.c.id.desc())
                                    .limit(limit + 1)).all()
-        items = [view(uow, r) for r in rows[:limit]]
-    return items, (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+        shown, next_cursor = pagination.page(rows, limit, lambda r: r.created_at)
+        return [view(uow, r) for r in shown], next_cursor
 
 
 # ---- written by the recommendation-copies processor -----------------------------------------
-
-def _newest(table, key: str, values: dict) -> Any:
-    stmt = pg_insert(table).values(values)
-    return stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items() if k != key},
-                                      where=table.c.version < stmt.excluded.version)
 
 
 def copy_dish(*, uow: UnitOfWork, value: dict, removed: bool) -> None:
@@ -219,19 +204,19 @@ def copy_dish(*, uow: UnitOfWork, value: dict, removed: bool) -> None:
                                                       menu_dishes.c.version < value["version"])
                             .values(removed=True, available=False, version=value["version"]))
         return
-    uow.session.execute(_newest(menu_dishes, "dish_id", {
+    uow.session.execute(upsert_newer(menu_dishes, "dish_id", {
         "dish_id": uuid.UUID(value["dish_id"]), "restaurant_id": uuid.UUID(value["restaurant_id"]),
         "text": value["text"], "calories": value["calories"], "kind": value["kind"], "price": value["price"],
         "available": value["available"], "removed": False, "version": value["version"]}))
 
 
 def copy_restaurant(*, uow: UnitOfWork, value: dict) -> None:
-    uow.session.execute(_newest(restaurant_copies, "restaurant_id", {
+    uow.session.execute(upsert_newer(restaurant_copies, "restaurant_id", {
         "restaurant_id": uuid.UUID(value["restaurant_id"]), "name": value["name"], "active": value["active"],
         "version": value["version"]}))
 
 
 def copy_goal(*, uow: UnitOfWork, value: dict) -> None:
-    uow.session.execute(_newest(goal_copies, "user_id", {
+    uow.session.execute(upsert_newer(goal_copies, "user_id", {
         "user_id": uuid.UUID(value["user_id"]), "daily_calorie_goal": value["daily_calorie_goal"],
         "version": value["version"]}))

@@ -6,22 +6,17 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from apis.records import service
 from apis.records.schemas import DailyOut, EntryIn, EntryOut, EntryPage, HabitsOut
 from chassis.security import CurrentPrincipal, Principal, require_roles
 from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["records"])
 Manager = Annotated[Principal, require_roles("manager", "admin")]
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 From = Annotated[date | None, Query(alias="from", description="first date, inclusive")]
 To = Annotated[date | None, Query(alias="to", description="last date, inclusive")]
 

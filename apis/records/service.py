@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.records import domain
 from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRemoved
 from apis.records.models import daily_totals, entries, user_goals
-from chassis.db import UnitOfWork
+from chassis import pagination
+from chassis.db import UnitOfWork, upsert_newer
 from chassis.problems import Problem
 
 _STATE = ("eaten_at", "meal", "text", "calories", "grams", "protein", "fat", "carbs", "dish_id", "source")
@@ -93,18 +93,6 @@ def remove_entry(*, uow: UnitOfWork, user_id: uuid.UUID, entry_id: uuid.UUID) ->
         uow.commit()
 
 
-def _cursor(row: Any) -> str:
-    return base64.urlsafe_b64encode(f"{row.eaten_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, entry_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(entry_id)
-    except ValueError:
-        raise Problem(400, "The cursor is not one this API handed out; start again without it.") from None
-
-
 def list_entries(*, uow: UnitOfWork, user_id: uuid.UUID, start: date | None, end: date | None,
                  cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
     query = select(entries).where(entries.c.user_id == user_id)
@@ -113,11 +101,10 @@ def list_entries(*, uow: UnitOfWork, user_id: uuid.UUID, start: date | None, end
     if end:
         query = query.where(entries.c.eaten_on <= end)
     if cursor:
-        at, entry_id = _after(cursor)
-        query = query.where(or_(entries.c.eaten_at > at, and_(entries.c.eaten_at == at, entries.c.id > entry_id)))
+        query = query.where(pagination.after(cursor, entries.c.eaten_at, entries.c.id, datetime.fromisoformat))
     with uow:
         rows = uow.session.execute(query.order_by(entries.c.eaten_at, entries.c.id).limit(limit + 1)).all()
-    return rows[:limit], (_cursor(rows[limit - 1]) if len(rows) > limit else None)
+    return pagination.page(rows, limit, lambda r: r.eaten_at)
 
 
 def check_range(start: date, end: date) -> None:
@@ -180,7 +167,5 @@ def store_day_total(*, uow: UnitOfWork, user_id: str, day: str, total: domain.Da
 
 def store_goal(*, uow: UnitOfWork, user_id: str, goal: int | None, version: int) -> None:
     """Keep the newest version's goal; an older or repeated event changes nothing."""
-    stmt = pg_insert(user_goals).values(user_id=uuid.UUID(user_id), daily_calorie_goal=goal, version=version)
-    uow.session.execute(stmt.on_conflict_do_update(
-        index_elements=["user_id"], set_={"daily_calorie_goal": goal, "version": version},
-        where=user_goals.c.version < stmt.excluded.version))
+    uow.session.execute(upsert_newer(user_goals, "user_id", {
+        "user_id": uuid.UUID(user_id), "daily_calorie_goal": goal, "version": version}))

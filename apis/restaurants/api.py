@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from apis.restaurants import domain, reservations, service
@@ -21,17 +21,11 @@ from apis.restaurants.schemas import (
 )
 from chassis.problems import Problem
 from chassis.security import CurrentPrincipal, Principal, require_roles
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["restaurants"])
 Admin = Annotated[Principal, require_roles("admin")]
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 def _menu_editor(restaurant_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:

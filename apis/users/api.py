@@ -5,22 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 
 from apis.users import domain, service
 from apis.users.schemas import ProfileOut, ProfilePatch
 from chassis.problems import Problem
 from chassis.security import CurrentPrincipal, Principal, require_roles
-from chassis.service import Service
+from chassis.web import ServiceDep as Svc
 
 router = APIRouter(tags=["users"])
 
-
-def _service(request: Request) -> Service:
-    return request.app.state.service
-
-
-Svc = Annotated[Service, Depends(_service)]
 
 
 def _answer(row, response: Response) -> ProfileOut:
