@@ -44,15 +44,19 @@ def order_body(rid: str, lines: dict[str, list[tuple[str, int]]]) -> dict:
 
 
 def place(api: httpx.Client, me: Account, body: dict, key: str | None = None) -> httpx.Response:
-    """POST /orders once orders' menu copy knows the dishes (a new restaurant takes a moment)."""
+    """POST /orders → 201, once orders' own copies know the restaurant, its menu and the user's
+    profile (they follow events, so a moment after the restaurant or the account was made)."""
     headers = {**me.auth, "Idempotency-Key": key or str(uuid.uuid4())}
+    copy_lag = ("not an active restaurant we know", "not on any menu we know", "Where and whom to deliver to")
 
     def placed() -> httpx.Response | bool:
         r = api.post("/orders", headers=headers, json=body)
-        return (r.status_code != 422 or ("not an active restaurant we know" not in r.text
-                and "not on any menu we know" not in r.text)) and r
+        if r.status_code == 422 and any(m in r.text for m in copy_lag):
+            return False
+        assert r.status_code == 201, r.text
+        return r
 
-    return poll_until(placed, 30, "orders to know the restaurant's menu")
+    return poll_until(placed, 30, "orders' copies to know the restaurant, its menu and the user")
 
 
 def status_of(api: httpx.Client, me: Account, order_id: str) -> dict:
