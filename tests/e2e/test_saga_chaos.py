@@ -99,10 +99,7 @@ def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client) -> 
 
     def order(i: int) -> None:
         with client() as c:
-            r = c.post("/orders", headers={**users[i % USERS].auth, "Idempotency-Key": f"chaos-{rid}-{i}"},
-                       json=bodies[i])
-            assert r.status_code == 201, r.text
-            placed.append((i, r.json()))
+            placed.append((i, place(c, users[i % USERS], bodies[i], key=f"chaos-{rid}-{i}").json()))
 
     crasher = threading.Thread(target=chaos)
     crasher.start()
