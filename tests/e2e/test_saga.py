@@ -319,3 +319,30 @@ def test_saga_metrics_are_exported(api: httpx.Client) -> None:
     started = float(next(line.split()[-1] for line in body.splitlines()
                          if line.startswith("calories_sagas_started_total")))
     assert started >= 1
+
+
+def test_a_user_orders_a_published_plan(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    manager = staff(api, "manager")
+    week = unique_dates(7)
+    plan = {"user_id": me.user_id, "restaurant_id": rid, "week_start": week[0],
+            "days": [{"date": d, "meals": [{"meal": "lunch", "dish_ids": [dishes["Borscht"]["id"]]},
+                                           {"meal": "dinner", "dish_ids": [dishes["Stroganoff"]["id"]]}]}
+                     for d in week]}
+    created = poll_until(lambda: (r := api.post("/recommendations", headers=manager.auth, json=plan))
+                         .status_code == 201 and r, 30, "recommendations to know the user and the menu").json()
+    assert api.post(f"/recommendations/{created['id']}/publish", headers=manager.auth).status_code == 200
+
+    def ordered() -> httpx.Response | bool:  # orders' copy of the plan follows RecommendationPublished
+        r = api.post("/orders", headers={**me.auth, "Idempotency-Key": str(uuid.uuid4())},
+                     json={"recommendation_id": created["id"]})
+        return r.status_code == 201 and r
+
+    answer = poll_until(ordered, 30, "orders to know the published plan").json()
+    assert answer["total"] == 7 * (dishes["Borscht"]["price"] + dishes["Stroganoff"]["price"])
+    order = wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
+    assert [d["date"] for d in order["days"]] == week and order["delivery_address"] == "5 Order Street"
+    stranger = customer(api)
+    refused = api.post("/orders", headers=stranger.auth, json={"recommendation_id": created["id"]})
+    assert refused.status_code == 404
