@@ -14,7 +14,9 @@ from tests.e2e.conftest import profile_of, register
 from tests.support import TopicReader
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICE_PORTS = {"auth": 8101, "users": 8102}
+SERVICES = ("auth", "users", "records", "restaurants", "recommendations", "orders", "payments", "delivery",
+            "notifications")
+SERVICE_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}  # as stack/stack.py assigns them
 
 
 def test_correlation_id_travels_from_the_request_through_events_to_the_next_service(api: httpx.Client) -> None:

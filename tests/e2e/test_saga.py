@@ -346,3 +346,35 @@ def test_a_user_orders_a_published_plan(api: httpx.Client) -> None:
     stranger = customer(api)
     refused = api.post("/orders", headers=stranger.auth, json={"recommendation_id": created["id"]})
     assert refused.status_code == 404
+
+
+def test_an_order_through_the_saga_notifies_its_user_of_each_step_in_order(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me, other = customer(api, funds=5_000), customer(api)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    order_id = answer["order_id"]
+    wait_status(api, me, order_id, "AWAITING_PAYMENT")
+    assert pay(api, me, order_id, answer["total"]).json()["status"] == "succeeded"
+    wait_status(api, me, order_id, "ACTIVE")
+    cook, courier = staff(api, "restaurant", restaurant_id=rid), staff(api, "courier")
+    poll_until(lambda: api.post(f"/restaurants/{rid}/orders/{order_id}/prepared", headers=cook.auth,
+                                json={"date": day}).status_code == 200, 30, "the kitchen to have the order")
+    task = poll_until(lambda: next(iter(api.get("/delivery/tasks", headers=courier.auth, params={
+        "status": "ready", "order_id": order_id}).json()["items"]), None), 30, "the task to be ready")
+    api.post(f"/delivery/tasks/{task['id']}/picked-up", headers=courier.auth).raise_for_status()
+    api.post(f"/delivery/tasks/{task['id']}/delivered", headers=courier.auth).raise_for_status()
+    wait_status(api, me, order_id, "COMPLETED")
+
+    expected = ["welcome", "order_created", "order_awaiting_payment", "payment_succeeded", "order_activated",
+                "delivery_picked_up", "delivery_delivered", "order_day_delivered", "order_completed"]
+
+    def kinds() -> list[str]:
+        items = api.get("/notifications", headers=me.auth, params={"limit": 50}).json()["items"]
+        return [n["kind"] for n in reversed(items)]  # the API lists newest first
+
+    poll_until(lambda: kinds() == expected, 30, f"exactly {expected}")
+    mine = api.get("/notifications", headers=me.auth, params={"limit": 50}).json()["items"]
+    assert all(n["data"].get("order_id") in (None, order_id) for n in mine)
+    theirs = api.get("/notifications", headers=other.auth, params={"limit": 50}).json()["items"]
+    assert [n["kind"] for n in theirs] == ["welcome"]

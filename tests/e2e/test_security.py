@@ -143,7 +143,8 @@ def test_failed_logins_are_throttled_per_address(api: httpx.Client) -> None:
         assert elsewhere.post("/auth/login", json={"email": me.email, "password": me.password}).status_code == 200
 
 
-@pytest.mark.parametrize("service", ["auth", "users"])
+@pytest.mark.parametrize("service", ["auth", "users", "records", "restaurants", "recommendations", "orders",
+                                     "payments", "delivery", "notifications"])
 def test_openapi_documents_are_served_and_valid(api: httpx.Client, service: str) -> None:
     resp = api.get(f"/{service}/openapi.json")
     assert resp.status_code == 200
