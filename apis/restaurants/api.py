@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict
 
 from apis.restaurants import domain, reservations, service
 from apis.restaurants.schemas import (
     DishIn,
     DishOut,
     MenuOut,
+    PreparedIn,
     RestaurantIn,
     RestaurantOut,
     RestaurantPage,
@@ -85,11 +84,6 @@ def replace_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, body: DishIn, svc
 def remove_dish(restaurant_id: uuid.UUID, dish_id: uuid.UUID, svc: Svc, _: MenuEditor) -> Response:
     service.remove_dish(uow=svc.uow(), restaurant_id=restaurant_id, dish_id=dish_id)
     return Response(status_code=204)
-
-
-class PreparedIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    date: date
 
 
 @router.get("/{restaurant_id}/orders")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,3 +69,9 @@ class MenuSection(BaseModel):
 class MenuOut(BaseModel):
     restaurant: RestaurantOut
     sections: list[MenuSection]
+
+
+class PreparedIn(Strict):
+    """The day of the order whose meals are ready."""
+
+    date: date
