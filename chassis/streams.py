@@ -127,7 +127,8 @@ class ExactlyOnceEffects:
     async def apply(self, event: faust.EventT, effect: Effect) -> bool:
         """Decode and apply; True when the effect ran, False for a duplicate or a dead letter."""
         try:
-            incoming = decode(self.codec, event)
+            # Off the loop: the first record of a schema id fetches the schema from the registry.
+            incoming = await asyncio.to_thread(decode, self.codec, event)
         except Exception as exc:  # an undecodable record can never succeed
             await self._dead_letter(event, f"undecodable: {exc!r}")
             return False

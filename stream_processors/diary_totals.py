@@ -89,7 +89,7 @@ async def retrying(fn, *args) -> None:
 @app.agent(diary)
 async def total_diary(stream):
     async for event in stream.events():
-        incoming = decode(svc.codec, event)
+        incoming = await asyncio.to_thread(decode, svc.codec, event)
         await retrying(sink, fold(incoming.value))
 
 
@@ -103,6 +103,6 @@ def store_goal(value: dict) -> None:
 @app.agent(profiles)
 async def copy_goals(stream):
     async for event in stream.events():
-        incoming = decode(svc.codec, event)
+        incoming = await asyncio.to_thread(decode, svc.codec, event)
         if incoming.event_type == "UserProfileChanged":
             await retrying(store_goal, incoming.value)
