@@ -13,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from chassis import local
 from chassis.settings import StackSettings, stack_settings
 
 TEMPLATE = Path(__file__).with_name("outbox-connector.json")
@@ -28,7 +29,7 @@ def connector_config(database: str, settings: StackSettings, password: str | Non
         "database.hostname": settings.pg_host,
         "database.port": str(settings.pg_port),
         "database.user": database,
-        "database.password": password or f"{database}-local",
+        "database.password": password or local.db_password(database),
         "database.dbname": database,
         # Raw table topics (never written: the EventRouter reroutes) and the heartbeat topic.
         "topic.prefix": f"{settings.topic_prefix}-cdc-{database}",
