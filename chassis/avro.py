@@ -17,6 +17,7 @@ from typing import Any
 
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from chassis.events import ENVELOPE_FIELDS, Event
 from chassis.settings import StackSettings, stack_settings
@@ -97,6 +98,7 @@ class EventCodec:
         self.client = client or SchemaRegistryClient({"url": self.settings.registry_url})
         self._ids: dict[tuple[str, str], tuple[int, Any]] = {}
         self._by_id: dict[int, Any] = {}
+        self._readers: dict[tuple[str, str], Any] = {}
 
     def _writer(self, aggregate_type: str, event_type: str) -> tuple[int, Any]:
         key = (aggregate_type, event_type)
@@ -113,11 +115,37 @@ class EventCodec:
         fastavro.schemaless_writer(buf, parsed, event.to_record())
         return buf.getvalue()
 
-    def decode(self, data: bytes) -> dict[str, Any]:
+    def _reader(self, aggregate_type: str, event_type: str) -> Any:
+        key = (aggregate_type, event_type)
+        if key not in self._readers:
+            self._readers[key] = fastavro.parse_schema(self.catalog.get(aggregate_type, event_type).parsed)
+        return self._readers[key]
+
+    def decode(self, data: bytes, reader: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The record in `data`. With `reader` = (aggregate type, event type), it is resolved
+        against that event's schema in `schemas/` — the one the consumer was written against — so
+        a field a newer producer dropped (with a default) still arrives, as Avro's rules say.
+
+        Raises `UndecodableRecord` when the bytes can never be read (poison); registry and network
+        errors propagate as they are, for the caller to retry.
+        """
         if len(data) < 5 or data[0] != MAGIC:
-            raise ValueError("not in the Confluent Avro wire format (magic byte 0 + schema id)")
+            raise UndecodableRecord("not in the Confluent Avro wire format (magic byte 0 + schema id)")
         schema_id = struct.unpack(">I", data[1:5])[0]
         if schema_id not in self._by_id:
-            schema = self.client.get_schema(schema_id)
+            try:
+                schema = self.client.get_schema(schema_id)
+            except SchemaRegistryError as exc:
+                if exc.http_status_code == 404:  # the registry answered: no such schema, ever
+                    raise UndecodableRecord(f"schema id {schema_id} is unknown to the registry") from exc
+                raise
             self._by_id[schema_id] = fastavro.parse_schema(json.loads(schema.schema_str))
-        return fastavro.schemaless_reader(io.BytesIO(data[5:]), self._by_id[schema_id])
+        try:
+            return fastavro.schemaless_reader(io.BytesIO(data[5:]), self._by_id[schema_id],
+                                              self._reader(*reader) if reader else None)
+        except (EOFError, ValueError, TypeError, KeyError, IndexError, fastavro.read.SchemaResolutionError) as exc:
+            raise UndecodableRecord(f"Avro body does not read with schema {schema_id}: {exc!r}") from exc
+
+
+class UndecodableRecord(Exception):
+    """The record's bytes can never be decoded: dead-letter it rather than retry."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from prometheus_client import Counter
 from sqlalchemy import (
     Column,
     DateTime,
@@ -57,7 +58,12 @@ debezium_heartbeat = Table(
 )
 
 
+OUTBOX_ROWS = Counter("calories_outbox_rows_written_total", "Events written to an outbox (committed or not).",
+                      ["service", "event_type"])
+
+
 def write_event(session: Session, codec: EventCodec, event: Event) -> None:
+    OUTBOX_ROWS.labels(event.aggregate_type.split(".", 1)[0], event.event_type()).inc()
     session.execute(insert(outbox).values(
         id=event.event_id,
         aggregatetype=event.aggregate_type,
@@ -66,6 +72,17 @@ def write_event(session: Session, codec: EventCodec, event: Event) -> None:
         payload=codec.encode(event),
         correlation_id=event.correlation_id,
     ))
+
+
+def first_deliveries(session: Session, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Claim a batch of events for `consumer` in one statement; the ids not processed before."""
+    if not event_ids:
+        return set()
+    rows = session.execute(
+        pg_insert(inbox).values([{"consumer": consumer, "event_id": e} for e in dict.fromkeys(event_ids)])
+        .on_conflict_do_nothing().returning(inbox.c.event_id)
+    ).scalars()
+    return set(rows)
 
 
 def first_delivery(session: Session, consumer: str, event_id: uuid.UUID) -> bool:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic_settings import SettingsConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from chassis.avro import EventCodec, SchemaCatalog
 from chassis.db import UnitOfWork, make_engine
-from chassis.settings import StackSettings
+from chassis.settings import ServiceSettings
 
-
-class ServiceSettings(StackSettings):
-    model_config = SettingsConfigDict(env_prefix="CALORIES_", extra="ignore")
-
-    environment: str = "development"
-    auth_jwks_url: str = "http://127.0.0.1:8101/auth/.well-known/jwks.json"
-    token_issuer: str = "calories-auth"
-    token_audience: str = "calories"
+__all__ = ["Service", "ServiceSettings"]
 
 
 class Service:
@@ -30,9 +22,7 @@ class Service:
 
     @property
     def database_url(self) -> str:
-        import os
-
-        return os.environ.get(f"CALORIES_{self.name.upper()}_DATABASE_URL") or self.settings.database_url(self.name)
+        return self.settings.database_url(self.name)
 
     @cached_property
     def engine(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,13 +24,32 @@ class StackSettings(BaseSettings):
     # Where the Avro schemas live; tests add a folder of their own.
     schema_dirs: list[str] = ["schemas"]
 
+    # Stream processors: where Faust keeps its state, and how many events one transaction applies.
+    faust_data_dir: str = ".stack/data/faust"
+    faust_web_port: int | None = None  # default: the processor's port in chassis/local.py
+    stream_batch_max: int = 200
+    stream_batch_within: float = 0.02  # seconds a batch waits to fill before it is applied
+
     def database_url(self, database: str, password: str | None = None) -> str:
-        """Local convention: database, role and password are named after the service."""
+        """`CALORIES_<DATABASE>_DATABASE_URL` when set (Kubernetes: from a Secret); else the local
+        convention, where database, role and password are named after the service."""
+        url = os.environ.get(f"CALORIES_{database.upper()}_DATABASE_URL")
+        if url and password is None:
+            return url
         pw = password or local.db_password(database)
         return f"postgresql+psycopg://{database}:{pw}@{self.pg_host}:{self.pg_port}/{database}"
 
     def topic(self, aggregate_type: str) -> str:
         return f"{self.topic_prefix}.{aggregate_type}"
+
+
+class ServiceSettings(StackSettings):
+    """What every service and processor reads; services subclass it with their own settings."""
+
+    environment: str = "development"
+    auth_jwks_url: str = f"http://127.0.0.1:{local.SERVICES['auth']}/auth/.well-known/jwks.json"
+    token_issuer: str = "calories-auth"
+    token_audience: str = "calories"
 
 
 @lru_cache

@@ -1,9 +1,23 @@
-"""Faust plumbing: apps, source topics of Avro events, and effects applied exactly once.
+"""Stream processors: a Faust app per processor, typed events in, effects applied exactly once.
 
-Faust acks a message even when the agent raised, so `apply_once` never lets a transient failure
-escape: it retries with backoff (the partition waits, nothing is skipped). An event that can never
-be applied (undecodable, or refused by the domain with `PermanentFailure`) goes to the dead-letter
-topic `<prefix>.dlq.<consumer>` with the error, and the stream moves on.
+A processor module is a few lines (see `stream_processors/`):
+
+    processor = Processor("delivery_bookings", Service("delivery", DeliverySettings()))
+    processor.consume("restaurants.reservation", {OrderReserved: reserve, DayPrepared: day_prepared})
+    app = processor.app
+
+`consume` checks at start-up that each handled class is an event of that topic with a schema.
+The agent takes what the broker has (up to `batch_max` events, waiting at most `batch_within`
+seconds), skips types without a handler by their `event_type` header before decoding anything,
+decodes the rest with the consumer's own schema into the event classes, and applies the batch in
+ONE transaction with its inbox rows (a redelivered event does nothing). Events apply in the order
+they arrived, so one aggregate's events (one key, one partition) stay in order.
+
+Failures are classified (`classify`): a transient one (the database or the registry unreachable,
+a serialization failure or deadlock) retries with backoff while the partition waits; a permanent
+one (undecodable bytes, a missing field, bad data the database refuses, `PermanentFailure`) sends
+that one event to `<prefix>.dlq.<processor>` with the reason, and the stream moves on. A batch
+that fails is retried event by event, so only the poison event is dead-lettered.
 """
 
 from __future__ import annotations
@@ -11,66 +25,96 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
-from sqlalchemy.orm import Session, sessionmaker
+from prometheus_client import Counter, Histogram, generate_latest
+from sqlalchemy import exc as sa_exc
 
-from chassis.avro import EventCodec
+from chassis import local
+from chassis.avro import UndecodableRecord
 from chassis.db import UnitOfWork
-from chassis.events import correlation_id_var
-from chassis.settings import StackSettings, stack_settings
+from chassis.events import EVENT_CLASSES, Event, correlation_id_var
+from chassis.logs import logging_config
+from chassis.outbox import first_deliveries
+from chassis.service import Service
 
 log = logging.getLogger(__name__)
+
+EVENTS = Counter("calories_stream_events_total", "Events read by a processor, by what became of them.",
+                 ["processor", "topic", "event_type", "outcome"])
+APPLY_SECONDS = Histogram("calories_stream_apply_seconds", "One transaction applying a batch of events.",
+                          ["processor", "topic"], buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+BATCH_SIZE = Histogram("calories_stream_batch_size", "Events taken from the broker at once.",
+                       ["processor", "topic"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
+RETRIES = Counter("calories_stream_retries_total", "Transient failures retried.", ["processor", "topic"])
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[UnitOfWork, Any], None]
 
 
 class PermanentFailure(Exception):
     """The event can never be applied; retrying would block its partition forever."""
 
 
-@dataclass(frozen=True)
-class IncomingEvent:
-    event_id: uuid.UUID
-    event_type: str
-    correlation_id: str
-    key: str
-    value: dict[str, Any]
-    topic: str
-    partition: int
-    offset: int
+# Never true however often retried: the bytes, the record or the data are wrong.
+PERMANENT: tuple[type[BaseException], ...] = (
+    PermanentFailure, UndecodableRecord, KeyError, TypeError, ValueError, AttributeError,
+    sa_exc.DataError, sa_exc.IntegrityError, sa_exc.ProgrammingError,
+)
 
 
-def create_app(name: str, settings: StackSettings | None = None, **options: Any) -> faust.App:
-    settings = settings or stack_settings()
-    web_port = os.environ.get("CALORIES_FAUST_WEB_PORT")
-    datadir = os.path.join(os.environ.get("CALORIES_FAUST_DATA_DIR", ".stack/data/faust"), name)
+def classify(exc: BaseException) -> str:
+    """'permanent' or 'transient'. Connection, timeout, serialization and deadlock errors are
+    OperationalError/InterfaceError (transient), as are registry and network errors; anything not
+    known to be permanent is retried, since losing an event is worse than waiting."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return "transient"
+    return "permanent" if isinstance(exc, PERMANENT) else "transient"
+
+
+async def retrying(what: str, fn: Callable[[], Awaitable[Any]], on_retry: Callable[[], None] | None = None) -> Any:
+    """Await `fn()` until it succeeds, backing off on transient failures; re-raise permanent ones."""
+    delay = 0.1
+    while True:
+        try:
+            return await fn()
+        except Exception as exc:
+            if classify(exc) == "permanent":
+                raise
+            log.warning("%s failed (%r); retrying in %.1fs", what, exc, delay)
+            if on_retry:
+                on_retry()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+def create_app(name: str, service: Service, **options: Any) -> faust.App:
+    settings = service.settings
+    datadir = os.path.join(settings.faust_data_dir, name)
     os.makedirs(datadir, exist_ok=True)  # Faust does not create the parents
     return faust.App(
         f"{settings.topic_prefix}-{name}",
         broker=f"kafka://{settings.kafka_bootstrap}",
-        # json for tables and their changelogs; event topics carry raw Avro bytes (event_topic).
+        # json for tables and their changelogs; event topics carry raw Avro bytes.
         key_serializer="json",
         value_serializer="json",
         topic_partitions=6,
-        # Each worker's web server needs its own port; off unless one is given.
-        web_enabled=web_port is not None,
-        web_port=int(web_port or 6066),
+        web_enabled=True,
+        web_port=settings.faust_web_port or local.processor_port(name),
+        web_bind="127.0.0.1" if settings.environment in ("development", "test") else "0.0.0.0",
         consumer_auto_offset_reset="earliest",
         # A crashed worker's partitions move to a live one after this long (Faust's default is 60 s).
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
         datadir=datadir,
+        logging_config=logging_config(name),
         **options,
     )
-
-
-def event_topic(app: faust.App, aggregate_type: str, settings: StackSettings | None = None) -> faust.TopicT:
-    settings = settings or stack_settings()
-    return app.topic(settings.topic(aggregate_type), key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -81,84 +125,193 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
-def decode(codec: EventCodec, event: faust.EventT) -> IncomingEvent:
-    """Envelope from the Kafka headers the EventRouter set; body from the Avro value."""
-    msg = event.message
-    value = codec.decode(event.value)
-    return IncomingEvent(
-        event_id=uuid.UUID(_header(msg.headers, "event_id") or value["event_id"]),
-        event_type=_header(msg.headers, "event_type") or value["event_type"],
-        correlation_id=_header(msg.headers, "correlation_id") or value["correlation_id"],
-        key=(msg.key or b"").decode(),
-        value=value,
-        topic=msg.topic,
-        partition=msg.partition,
-        offset=msg.offset,
-    )
+class _Poison(str):
+    """Stands in for an event whose record could not be decoded; the string is the reason."""
 
 
-Effect = Callable[[UnitOfWork, IncomingEvent], None]
+@dataclass
+class _Item:
+    """One record of a batch on its way through: what it is, and (once decoded) the event."""
+
+    record: faust.EventT
+    event_type: str
+    handler: Handler | None
+    event: Event | _Poison | None = None
 
 
-class ExactlyOnceEffects:
-    """Applies effects to one service database, each event at most once per consumer name."""
+class Processor:
+    """One stream processor: its Faust app, the service database it writes, its subscriptions."""
 
-    def __init__(self, app: faust.App, consumer: str, session_factory: sessionmaker[Session],
-                 codec: EventCodec, settings: StackSettings | None = None) -> None:
-        self.consumer = consumer
-        self.session_factory = session_factory
-        self.codec = codec
-        settings = settings or stack_settings()
-        self.dlq = app.topic(f"{settings.topic_prefix}.dlq.{consumer}", key_type=bytes, value_type=bytes,
-                             key_serializer="raw", value_serializer="raw")
+    def __init__(self, name: str, service: Service, *, batch_max: int | None = None,
+                 batch_within: float | None = None, **app_options: Any) -> None:
+        if name not in local.PROCESSORS and service.settings.faust_web_port is None:
+            raise ValueError(f"processor {name!r} is not in chassis/local.py PROCESSORS (and has no port set)")
+        self.name = name
+        self.service = service
+        self.app = create_app(name, service, **app_options)
+        self.batch_max = batch_max or service.settings.stream_batch_max
+        self.batch_within = batch_within or service.settings.stream_batch_within
+        # aggregate type → event class → handler; read by the service map and the tests.
+        self.subscriptions: dict[str, dict[type[Event], Handler]] = {}
+        self.dlq = self.app.topic(f"{service.settings.topic_prefix}.dlq.{name}", key_type=bytes,
+                                  value_type=bytes, key_serializer="raw", value_serializer="raw")
+        self._add_pages()
 
-    def _apply_sync(self, incoming: IncomingEvent, effect: Effect) -> bool:
-        token = correlation_id_var.set(incoming.correlation_id)
+    # ------------------------------------------------------------------ wiring
+
+    def topic(self, aggregate_type: str) -> faust.TopicT:
+        return self.app.topic(self.service.settings.topic(aggregate_type), key_type=bytes, value_type=bytes,
+                              key_serializer="raw", value_serializer="raw")
+
+    def consume(self, aggregate_type: str, handlers: Mapping[type[E], Callable[[UnitOfWork, E], None]]) -> None:
+        """Apply `handlers` (event class → effect) to the events of one topic, exactly once each."""
+        self.subscribe(aggregate_type, handlers)
+        by_name: dict[str, Handler] = {cls.__name__: h for cls, h in handlers.items()}
+        topic_name = self.service.settings.topic(aggregate_type)
+
+        async def agent(stream: faust.StreamT) -> None:
+            async for batch in stream.take_events(self.batch_max, self.batch_within):
+                await self.apply_batch(aggregate_type, topic_name, by_name, batch)
+
+        self.app.agent(self.topic(aggregate_type), name=f"{self.name}.{aggregate_type}")(agent)
+
+    def subscribe(self, aggregate_type: str, handlers: Mapping[type[E], Callable[[UnitOfWork, E], None]]) -> None:
+        """Record (and check) what this processor reads; `consume` does it for the usual agent."""
+        for cls in handlers:
+            if EVENT_CLASSES.get((aggregate_type, cls.__name__)) is not cls:
+                raise ValueError(f"{self.name}: {cls.__name__} is not an event of {aggregate_type}")
+            self.service.codec.catalog.get(aggregate_type, cls.__name__)  # LookupError without a schema
+        self.subscriptions.setdefault(aggregate_type, {}).update(handlers)
+
+    def _add_pages(self) -> None:
+        app = self.app
+
+        @self.app.page("/metrics")
+        async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            # aiohttp refuses a charset inside content_type; the exposition format is ASCII anyway.
+            return web.bytes(generate_latest(), content_type="text/plain; version=0.0.4")
+
+        @self.app.page("/healthz")
+        async def healthz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            return web.json({"status": "ok"})
+
+        @self.app.page("/readyz")
+        async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            # Ready once the tables are recovered and no rebalance is under way (partitions assigned).
+            ok = app.tables.recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
+            return web.json({"status": "ready" if ok else "starting"}, status=200 if ok else 503)
+
+    # ------------------------------------------------------------------ applying
+
+    async def read(self, aggregate_type: str, record: faust.EventT) -> Event | None:
+        """One record as its event, for an agent of its own (a table fold): None when this
+        processor does not handle its type, or when it is poison (then it is dead-lettered)."""
+        topic = record.message.topic
+        event_type = _header(record.message.headers, "event_type") or ""
+        cls = EVENT_CLASSES.get((aggregate_type, event_type))
+        if cls is None or cls not in self.subscriptions.get(aggregate_type, {}):
+            EVENTS.labels(self.name, topic, event_type or "unknown", "ignored").inc()
+            return None
+        item = _Item(record, event_type, None)
+        await retrying(f"{self.name}: decoding from {topic}",
+                       lambda: asyncio.to_thread(self._decode_all, aggregate_type, [item]),
+                       RETRIES.labels(self.name, topic).inc)
+        if isinstance(item.event, _Poison):
+            await self._dead_letter(topic, item, str(item.event))
+            return None
+        EVENTS.labels(self.name, topic, event_type, "applied").inc()
+        return item.event
+
+    def decode(self, aggregate_type: str, event_type: str, record: faust.EventT) -> Event:
+        """The record as its event class, read with the class's own schema."""
+        cls = EVENT_CLASSES.get((aggregate_type, event_type))
+        if cls is None:
+            raise UndecodableRecord(f"no event class {event_type} for {aggregate_type}")
+        return cls.from_record(self.service.codec.decode(record.value, reader=(aggregate_type, event_type)))
+
+    async def apply_batch(self, aggregate_type: str, topic: str, handlers: Mapping[str, Handler],
+                          batch: Sequence[faust.EventT]) -> None:
+        BATCH_SIZE.labels(self.name, topic).observe(len(batch))
+        items = []
+        for record in batch:
+            event_type = _header(record.message.headers, "event_type") or ""
+            handler = handlers.get(event_type)
+            if handler is None:  # not this processor's business: no decode, no database
+                EVENTS.labels(self.name, topic, event_type or "unknown", "ignored").inc()
+                continue
+            items.append(_Item(record, event_type, handler))
+        if not items:
+            return
+        await retrying(f"{self.name}: decoding from {topic}",
+                       lambda: asyncio.to_thread(self._decode_all, aggregate_type, items),
+                       RETRIES.labels(self.name, topic).inc)
+        for item in [i for i in items if isinstance(i.event, _Poison)]:
+            await self._dead_letter(topic, item, str(item.event))
+        good = [i for i in items if isinstance(i.event, Event)]
+        if not good:
+            return
         try:
-            with UnitOfWork(self.session_factory, self.codec) as uow:
-                if not uow.first_delivery(self.consumer, incoming.event_id):
-                    return False
-                effect(uow, incoming)
-                uow.commit()
-                return True
-        finally:
-            correlation_id_var.reset(token)
+            await retrying(f"{self.name}: applying {len(good)} from {topic}",
+                           lambda: asyncio.to_thread(self._apply_sync, topic, good),
+                           RETRIES.labels(self.name, topic).inc)
+        except Exception as exc:
+            if len(good) == 1:
+                await self._dead_letter(topic, good[0], f"{type(exc).__name__}: {exc}")
+                return
+            # One of them can never apply: find it by applying them one at a time, in order.
+            for item in good:
+                try:
+                    await retrying(f"{self.name}: applying {item.event_type} from {topic}",
+                                   lambda item=item: asyncio.to_thread(self._apply_sync, topic, [item]),
+                                   RETRIES.labels(self.name, topic).inc)
+                except Exception as exc:
+                    await self._dead_letter(topic, item, f"{type(exc).__name__}: {exc}")
 
-    async def apply(self, event: faust.EventT, effect: Effect) -> bool:
-        """Decode and apply; True when the effect ran, False for a duplicate or a dead letter."""
-        try:
-            # Off the loop: the first record of a schema id fetches the schema from the registry.
-            incoming = await asyncio.to_thread(decode, self.codec, event)
-        except Exception as exc:  # an undecodable record can never succeed
-            await self._dead_letter(event, f"undecodable: {exc!r}")
-            return False
-        delay = 0.2
-        while True:
+    def _decode_all(self, aggregate_type: str, items: list[_Item]) -> None:
+        for item in items:
+            if item.event is not None:
+                continue  # decoded in an earlier try
             try:
-                # Sync SQLAlchemy off the event loop, so Kafka heartbeats keep flowing.
-                return await asyncio.to_thread(self._apply_sync, incoming, effect)
-            except PermanentFailure as exc:
-                await self._dead_letter(event, f"{incoming.event_type} {incoming.event_id}: {exc}")
-                return False
-            except Exception:
-                log.exception("%s: applying %s %s failed; retrying in %.1fs", self.consumer,
-                              incoming.event_type, incoming.event_id, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                item.event = self.decode(aggregate_type, item.event_type, item.record)
+            except PERMANENT as exc:
+                item.event = _Poison(f"undecodable {item.event_type}: {exc!r}")
 
-    async def _dead_letter(self, event: faust.EventT, error: str) -> None:
-        log.error("%s: dead-lettering %s[%s]@%s: %s", self.consumer, event.message.topic,
-                  event.message.partition, event.message.offset, error)
-        headers = [*list(event.message.headers or []), ("error", error.encode())]
-        await self.dlq.send(key=event.message.key, value=event.value, headers=headers)
+    def _apply_sync(self, topic: str, items: list[_Item]) -> None:
+        started = time.perf_counter()
+        events = [i.event for i in items if isinstance(i.event, Event)]
+        with self.service.uow() as uow:
+            fresh = first_deliveries(uow.session, self.name, [e.event_id for e in events])
+            outcomes = []
+            for item in items:
+                event = item.event
+                assert isinstance(event, Event) and item.handler is not None
+                if event.event_id not in fresh:
+                    outcomes.append((item.event_type, "duplicate"))
+                    continue
+                fresh.discard(event.event_id)  # the same event twice in one batch applies once
+                token = correlation_id_var.set(event.correlation_id)
+                try:
+                    item.handler(uow, event)
+                finally:
+                    correlation_id_var.reset(token)
+                outcomes.append((item.event_type, "applied"))
+            uow.commit()
+        APPLY_SECONDS.labels(self.name, topic).observe(time.perf_counter() - started)
+        for event_type, outcome in outcomes:
+            EVENTS.labels(self.name, topic, event_type, outcome).inc()
+
+    async def _dead_letter(self, topic: str, item: _Item, error: str) -> None:
+        msg = item.record.message
+        log.error("%s: dead-lettering %s[%s]@%s: %s", self.name, msg.topic, msg.partition, msg.offset, error)
+        headers = [*list(msg.headers or []), ("error", error.encode()), ("source_topic", msg.topic.encode()),
+                   ("source_partition", str(msg.partition).encode()), ("source_offset", str(msg.offset).encode())]
+        await self.dlq.send(key=msg.key, value=item.record.value, headers=headers)
+        EVENTS.labels(self.name, topic, item.event_type, "dead_lettered").inc()
 
 
-def by_event_type(handlers: dict[str, Effect]) -> Effect:
-    """One effect per event type; other types on the topic are not this consumer's business."""
-
-    def dispatch(uow: UnitOfWork, event: IncomingEvent) -> None:
-        handler = handlers.get(event.event_type)
-        if handler is not None:
-            handler(uow, event)
-
-    return dispatch
+def event_uuid(value: str, field: str) -> uuid.UUID:
+    """An id field of an event as a UUID; a malformed one can never apply (PermanentFailure)."""
+    try:
+        return uuid.UUID(value)
+    except (TypeError, ValueError):
+        raise PermanentFailure(f"{field} {value!r} is not a UUID") from None

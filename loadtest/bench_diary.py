@@ -3,7 +3,7 @@
 W users each write entries of 1 kcal on one date through the HTTP entry, together at a fixed
 rate; a poller reads records' `daily_totals` read model every 5 ms, so the n-th entry of a user
 is visible when that user's total reaches n. Path measured: records API → outbox → Debezium →
-Kafka → diary-totals Faust worker (changelog tables) → read model. Prints p50/p95/p99/max and
+Kafka → records_totals Faust worker (changelog tables) → read model. Prints p50/p95/p99/max and
 the achieved rate. Needs `make up`.
 
     python -m loadtest.bench_diary [--rate 50] [--seconds 20] [--users 5]

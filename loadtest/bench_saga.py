@@ -3,7 +3,7 @@
 Places orders through the HTTP entry at a fixed rate (one day each, spread over many dates so no
 capacity refuses them), watches orders' table every 10 ms for the status change, then pays each
 order as soon as it awaits payment and watches for ACTIVE. Path of the first leg: orders → outbox →
-Debezium → Kafka → kitchen-reservations → … → courier-bookings → … → order-saga. Prints p50/p95/p99
+Debezium → Kafka → restaurants_reservations → … → delivery_bookings → … → orders_saga. Prints p50/p95/p99
 of both legs and the achieved orders/s. Needs `make up`.
 
     python -m loadtest.bench_saga [--rate 10] [--seconds 20]

@@ -12,86 +12,44 @@ The three topics are read independently, so an event can overtake the one it dep
 event is recorded (delivery's `early_events`, the version file) and applied when the other arrives.
 The inbox makes each event count once; the effects and the events they raise share its transaction.
 
-Run: faust -A stream_processors.courier_bookings worker
+Run: faust -A stream_processors.delivery_bookings worker
 """
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
 from apis.delivery import service as delivery
 from apis.delivery.settings import DeliverySettings
+from apis.orders.events import OrderActivated, OrderCancelled, OrderExpired
+from apis.payments.events import OrderPaymentFailed
+from apis.restaurants.events import DayPrepared, OrderReserved
 from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import (
-    ExactlyOnceEffects,
-    IncomingEvent,
-    PermanentFailure,
-    by_event_type,
-    create_app,
-    event_topic,
-)
+from chassis.streams import Processor, event_uuid
 
 settings = DeliverySettings()
-svc = Service("delivery", settings)
-app = create_app("courier-bookings")
-reservations = event_topic(app, "restaurants.reservation")
-payments = event_topic(app, "payments.payment")
-orders = event_topic(app, "orders.order")
-effects = ExactlyOnceEffects(app, "delivery.bookings", svc.sessions, svc.codec)
+processor = Processor("delivery_bookings", Service("delivery", settings))
+app = processor.app
 
 
-def _id(event: IncomingEvent, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(event.value[field])
-    except (KeyError, TypeError, ValueError):
-        # Retrying would never make it a UUID: dead-letter it rather than block the partition.
-        raise PermanentFailure(f"{field} {event.value.get(field)!r} is not a UUID") from None
+def reserve(uow: UnitOfWork, e: OrderReserved) -> None:
+    delivery.reserve(uow=uow, order_id=event_uuid(e.order_id, "order_id"), user_id=event_uuid(e.user_id, "user_id"),
+                     restaurant_id=event_uuid(e.restaurant_id, "restaurant_id"), address=e.delivery_address,
+                     phone=e.phone, dates=list(e.dates), capacity=settings.delivery_slots_per_day)
 
 
-def _as_date(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+def release(uow: UnitOfWork, e: OrderPaymentFailed | OrderCancelled | OrderExpired) -> None:
+    delivery.release(uow=uow, order_id=event_uuid(e.order_id, "order_id"), user_id=event_uuid(e.user_id, "user_id"),
+                     event_type=e.event_type(), reason=getattr(e, "reason", None))
 
 
-def reserve(uow: UnitOfWork, event: IncomingEvent) -> None:
-    v = event.value
-    delivery.reserve(uow=uow, order_id=_id(event, "order_id"), user_id=_id(event, "user_id"),
-                     restaurant_id=_id(event, "restaurant_id"), address=v["delivery_address"], phone=v["phone"],
-                     dates=[_as_date(d) for d in v["dates"]], capacity=settings.delivery_slots_per_day)
+def confirm(uow: UnitOfWork, e: OrderActivated) -> None:
+    delivery.confirm(uow=uow, order_id=event_uuid(e.order_id, "order_id"), user_id=event_uuid(e.user_id, "user_id"))
 
 
-def release(uow: UnitOfWork, event: IncomingEvent) -> None:
-    delivery.release(uow=uow, order_id=_id(event, "order_id"), user_id=_id(event, "user_id"),
-                     event_type=event.event_type, reason=event.value.get("reason"))
+def day_prepared(uow: UnitOfWork, e: DayPrepared) -> None:
+    delivery.day_prepared(uow=uow, order_id=event_uuid(e.order_id, "order_id"), day=e.date)
 
 
-def confirm(uow: UnitOfWork, event: IncomingEvent) -> None:
-    delivery.confirm(uow=uow, order_id=_id(event, "order_id"), user_id=_id(event, "user_id"))
-
-
-def day_prepared(uow: UnitOfWork, event: IncomingEvent) -> None:
-    delivery.day_prepared(uow=uow, order_id=_id(event, "order_id"), day=_as_date(event.value["date"]))
-
-
-apply_reservation = by_event_type({"OrderReserved": reserve, "DayPrepared": day_prepared})
-apply_payment = by_event_type({"OrderPaymentFailed": release})
-apply_order = by_event_type({"OrderCancelled": release, "OrderExpired": release, "OrderActivated": confirm})
-
-
-@app.agent(reservations)
-async def from_reservations(stream):
-    async for event in stream.events():
-        await effects.apply(event, apply_reservation)
-
-
-@app.agent(payments)
-async def from_payments(stream):
-    async for event in stream.events():
-        await effects.apply(event, apply_payment)
-
-
-@app.agent(orders)
-async def from_orders(stream):
-    async for event in stream.events():
-        await effects.apply(event, apply_order)
+processor.consume("restaurants.reservation", {OrderReserved: reserve, DayPrepared: day_prepared})
+processor.consume("payments.payment", {OrderPaymentFailed: release})
+processor.consume("orders.order", {OrderCancelled: release, OrderExpired: release, OrderActivated: confirm})

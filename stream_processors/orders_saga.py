@@ -4,71 +4,63 @@ Every reaction rereads the order under a row lock and applies a step only from t
 state machine allows (`apis.orders.domain.TRANSITIONS`): a repeated, late or raced event changes
 nothing. A timer expires unpaid orders past their deadline.
 
-Run: faust -A stream_processors.order_saga worker
+Run: faust -A stream_processors.orders_saga worker
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import date
 
+from apis.delivery.events import (
+    DayDelivered,
+    DayPickedUp,
+    DeliveryConfirmed,
+    DeliveryRejected,
+    DeliveryReleased,
+    DeliveryReserved,
+)
 from apis.orders import service as orders
 from apis.orders.settings import OrderSettings
+from apis.payments.events import OrderPaid, OrderPaymentFailed, PaymentRefunded
+from apis.restaurants.events import (
+    DayPrepared,
+    OrderReserved,
+    OrderReserveRejected,
+    ReservationConfirmed,
+    ReservationReleased,
+)
 from chassis.db import UnitOfWork
+from chassis.events import Event
 from chassis.service import Service
-from chassis.streams import ExactlyOnceEffects, IncomingEvent, by_event_type, create_app, event_topic
+from chassis.streams import Processor, event_uuid
 
 svc = Service("orders", OrderSettings())
-app = create_app("order-saga")
-effects = ExactlyOnceEffects(app, "orders.saga", svc.sessions, svc.codec)
+processor = Processor("orders_saga", svc)
+app = processor.app
 
 
-def step(name: str):
-    """A saga step named in the state machine, caused by this event (with its reason, if any)."""
-
-    def apply(uow: UnitOfWork, e: IncomingEvent) -> None:
-        order_id = uuid.UUID(e.value["order_id"])
-        if not orders.transition(uow, order_id, name, e.event_type, e.value.get("reason")):
-            orders.note(uow, order_id, f"{e.event_type} (no change)")
-
-    return apply
+def step(uow: UnitOfWork, e: Event) -> None:
+    """A step of the state machine (`domain.TRANSITIONS`), caused by this event."""
+    order_id = event_uuid(getattr(e, "order_id"), "order_id")  # noqa: B009 - every saga event has one
+    if not orders.transition(uow, order_id, type(e), e.event_type(), getattr(e, "reason", None)):
+        orders.note(uow, order_id, f"{e.event_type()} (no change)")
 
 
-def note(uow: UnitOfWork, e: IncomingEvent) -> None:
-    orders.note(uow, uuid.UUID(e.value["order_id"]), e.event_type)
+def note(uow: UnitOfWork, e: Event) -> None:
+    orders.note(uow, event_uuid(getattr(e, "order_id"), "order_id"), e.event_type())  # noqa: B009
 
 
-def delivered(uow: UnitOfWork, e: IncomingEvent) -> None:
-    day = e.value["date"]
-    orders.day_delivered(uow, uuid.UUID(e.value["order_id"]), day if isinstance(day, date) else date.fromisoformat(day))
+def delivered(uow: UnitOfWork, e: DayDelivered) -> None:
+    orders.day_delivered(uow, event_uuid(e.order_id, "order_id"), e.date)
 
 
-kitchen = by_event_type({"OrderReserved": note, "OrderReserveRejected": step("OrderReserveRejected"),
-                         "ReservationReleased": note, "ReservationConfirmed": note, "DayPrepared": note})
-courier = by_event_type({"DeliveryReserved": step("DeliveryReserved"), "DeliveryRejected": step("DeliveryRejected"),
-                         "DeliveryReleased": note, "DeliveryConfirmed": note, "DayPickedUp": note,
-                         "DayDelivered": delivered})
-payment = by_event_type({"OrderPaid": step("OrderPaid"), "OrderPaymentFailed": step("OrderPaymentFailed"),
-                         "PaymentRefunded": note})
-
-
-@app.agent(event_topic(app, "restaurants.reservation"))
-async def follow_kitchen(stream):
-    async for event in stream.events():
-        await effects.apply(event, kitchen)
-
-
-@app.agent(event_topic(app, "delivery.booking"))
-async def follow_courier(stream):
-    async for event in stream.events():
-        await effects.apply(event, courier)
-
-
-@app.agent(event_topic(app, "payments.payment"))
-async def follow_payment(stream):
-    async for event in stream.events():
-        await effects.apply(event, payment)
+processor.consume("restaurants.reservation", {
+    OrderReserved: note, OrderReserveRejected: step, ReservationReleased: note, ReservationConfirmed: note,
+    DayPrepared: note})
+processor.consume("delivery.booking", {
+    DeliveryReserved: step, DeliveryRejected: step, DeliveryReleased: note, DeliveryConfirmed: note,
+    DayPickedUp: note, DayDelivered: delivered})
+processor.consume("payments.payment", {OrderPaid: step, OrderPaymentFailed: step, PaymentRefunded: note})
 
 
 @app.timer(interval=1.0)

@@ -13,23 +13,24 @@ The calorie goal is records' own copy, kept from users' UserProfileChanged event
 version wins). Both topics are keyed by user id with the same partition count, so one worker
 owns a user's diary and profile events alike.
 
-Run: faust -A stream_processors.diary_totals worker
+Run: faust -A stream_processors.records_totals worker
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 
 from apis.records import domain
 from apis.records import service as records
+from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRemoved
+from apis.users.events import UserProfileChanged
 from chassis.service import Service
-from chassis.streams import create_app, decode, event_topic
+from chassis.streams import Processor, retrying
 
 svc = Service("records")
-app = create_app("diary-totals")
-diary = event_topic(app, "records.diary")
-profiles = event_topic(app, "users.profile")
+processor = Processor("records_totals", svc)
+app = processor.app
+DiaryEvent = DiaryEntryAdded | DiaryEntryChanged | DiaryEntryRemoved
 
 # No key_type/value_type: plain JSON values. (Faust's recovery calls `value_type.from_data`,
 # which `dict` does not have: a typed dict table restores nothing after a restart.)
@@ -37,19 +38,17 @@ contributions = app.Table("diary-contributions", partitions=6)
 totals = app.Table("diary-daily-totals", partitions=6)
 
 
-def contribution_of(value: dict) -> domain.Contribution:
-    removed = value["event_type"] == "DiaryEntryRemoved"
-    day = value["eaten_on"]
-    return domain.Contribution(user_id=value["user_id"], day=(day.isoformat() if isinstance(day, date) else day),
-                               meal=value["meal"], calories=0 if removed else value["calories"],
-                               version=value["version"], removed=removed)
+def contribution_of(e: DiaryEvent) -> domain.Contribution:
+    removed = isinstance(e, DiaryEntryRemoved)
+    return domain.Contribution(user_id=e.user_id, day=e.eaten_on.isoformat(), meal=e.meal,
+                               calories=0 if isinstance(e, DiaryEntryRemoved) else e.calories,
+                               version=e.version, removed=removed)
 
 
-def fold(value: dict) -> set[str]:
+def fold(e: DiaryEvent) -> set[str]:
     """Apply one diary event to the tables; the keys of the days it touched."""
-    entry_id = value["entry_id"]
-    incoming = contribution_of(value)
-    stored = contributions.get(entry_id)
+    incoming = contribution_of(e)
+    stored = contributions.get(e.entry_id)
     current = domain.Contribution.from_dict(stored) if stored else None
     if not domain.supersedes(current, incoming):
         return {f"{incoming.user_id}/{incoming.day}"}  # rewrite what we have: harmless, and heals the sink
@@ -61,7 +60,7 @@ def fold(value: dict) -> set[str]:
         totals[key] = day.to_dict()
         touched.add(key)
     # Removed entries stay as tombstones with their version, so a late older event cannot revive them.
-    contributions[entry_id] = incoming.to_dict()
+    contributions[e.entry_id] = incoming.to_dict()
     return touched
 
 
@@ -74,35 +73,31 @@ def sink(keys: set[str]) -> None:
         uow.commit()
 
 
-async def retrying(fn, *args) -> None:
-    """The read model must get the write; wait for the database rather than lose it."""
-    delay = 0.2
-    while True:
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except Exception:
-            app.log.exception("records database write failed; retrying in %.1fs", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
-
-
-@app.agent(diary)
-async def total_diary(stream):
-    async for event in stream.events():
-        incoming = await asyncio.to_thread(decode, svc.codec, event)
-        await retrying(sink, fold(incoming.value))
-
-
-def store_goal(value: dict) -> None:
+def store_goal(e: UserProfileChanged) -> None:
     with svc.uow() as uow:
-        records.store_goal(uow=uow, user_id=value["user_id"], goal=value["daily_calorie_goal"],
-                           version=value["version"])
+        records.store_goal(uow=uow, user_id=e.user_id, goal=e.daily_calorie_goal, version=e.version)
         uow.commit()
 
 
-@app.agent(profiles)
+# The handlers below are folds into tables plus idempotent upserts, not inbox effects: recorded
+# here for the service map and checked against the schemas like any subscription.
+processor.subscribe("records.diary", {DiaryEntryAdded: fold, DiaryEntryChanged: fold, DiaryEntryRemoved: fold})
+processor.subscribe("users.profile", {UserProfileChanged: store_goal})
+
+
+@app.agent(processor.topic("records.diary"))
+async def total_diary(stream):
+    async for record in stream.events():
+        event = await processor.read("records.diary", record)
+        if isinstance(event, DiaryEvent):
+            keys = fold(event)
+            # The read model must get the write: wait for the database rather than lose it.
+            await retrying("records_totals: writing daily totals", lambda keys=keys: asyncio.to_thread(sink, keys))
+
+
+@app.agent(processor.topic("users.profile"))
 async def copy_goals(stream):
-    async for event in stream.events():
-        incoming = await asyncio.to_thread(decode, svc.codec, event)
-        if incoming.event_type == "UserProfileChanged":
-            await retrying(store_goal, incoming.value)
+    async for record in stream.events():
+        event = await processor.read("users.profile", record)
+        if isinstance(event, UserProfileChanged):
+            await retrying("records_totals: writing a goal", lambda event=event: asyncio.to_thread(store_goal, event))

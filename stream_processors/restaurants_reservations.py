@@ -4,56 +4,40 @@ order is activated. Confirmation follows OrderActivated, orders' own decision af
 not OrderPaid: a payment that lands on an order cancelled meanwhile must not confirm, and only on
 orders' topic do OrderCancelled and OrderActivated arrive in the order orders decided them.
 
-Run: faust -A stream_processors.kitchen_reservations worker
+Run: faust -A stream_processors.restaurants_reservations worker
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from apis.delivery.events import DeliveryRejected
+from apis.orders.events import OrderActivated, OrderCancelled, OrderCreated, OrderExpired, OrderRejected
+from apis.payments.events import OrderPaymentFailed
 from apis.restaurants import reservations
 from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import ExactlyOnceEffects, IncomingEvent, by_event_type, create_app, event_topic
+from chassis.streams import Processor
 
-svc = Service("restaurants")
-app = create_app("kitchen-reservations")
-effects = ExactlyOnceEffects(app, "restaurants.reservations", svc.sessions, svc.codec)
+processor = Processor("restaurants_reservations", Service("restaurants"))
+app = processor.app
 
 
-def release(why: str):
-    def apply(uow: UnitOfWork, e: IncomingEvent) -> None:
-        reservations.release(uow, e.value["order_id"], e.value["user_id"], e.value.get("reason") or why)
+def release(why: str) -> Callable[[UnitOfWork, OrderCancelled | OrderExpired | OrderRejected | DeliveryRejected
+                                    | OrderPaymentFailed], None]:
+    def apply(uow: UnitOfWork, e: OrderCancelled | OrderExpired | OrderRejected | DeliveryRejected
+              | OrderPaymentFailed) -> None:
+        reservations.release(uow, e.order_id, e.user_id, getattr(e, "reason", None) or why)
 
     return apply
 
 
-def confirm(uow: UnitOfWork, e: IncomingEvent) -> None:
-    reservations.confirm(uow, e.value["order_id"], e.value["user_id"])
+def confirm(uow: UnitOfWork, e: OrderActivated) -> None:
+    reservations.confirm(uow, e.order_id, e.user_id)
 
 
-def reserve(uow: UnitOfWork, e: IncomingEvent) -> None:
-    reservations.reserve(uow, e.value)
-
-
-from_orders = by_event_type({"OrderCreated": reserve, "OrderCancelled": release("order cancelled"),
-                             "OrderExpired": release("order expired"), "OrderRejected": release("order rejected"),
-                             "OrderActivated": confirm})
-from_delivery = by_event_type({"DeliveryRejected": release("no courier")})
-from_payments = by_event_type({"OrderPaymentFailed": release("payment failed")})
-
-
-@app.agent(event_topic(app, "orders.order"))
-async def follow_orders(stream):
-    async for event in stream.events():
-        await effects.apply(event, from_orders)
-
-
-@app.agent(event_topic(app, "delivery.booking"))
-async def follow_delivery(stream):
-    async for event in stream.events():
-        await effects.apply(event, from_delivery)
-
-
-@app.agent(event_topic(app, "payments.payment"))
-async def follow_payments(stream):
-    async for event in stream.events():
-        await effects.apply(event, from_payments)
+processor.consume("orders.order", {
+    OrderCreated: reservations.reserve, OrderCancelled: release("order cancelled"),
+    OrderExpired: release("order expired"), OrderRejected: release("order rejected"), OrderActivated: confirm})
+processor.consume("delivery.booking", {DeliveryRejected: release("no courier")})
+processor.consume("payments.payment", {OrderPaymentFailed: release("payment failed")})

@@ -1,33 +1,23 @@
 """users' profile copy of every account: UserRegistered (auth) → a profile in the users database.
 
-Run: faust -A stream_processors.user_profiles worker
+Run: faust -A stream_processors.users_profiles worker
 """
 
 from __future__ import annotations
 
-import uuid
-
+from apis.auth.events import UserRegistered
 from apis.users import service as users
 from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import ExactlyOnceEffects, IncomingEvent, by_event_type, create_app, event_topic
+from chassis.streams import Processor, event_uuid
 
-svc = Service("users")
-app = create_app("user-profiles")
-accounts = event_topic(app, "auth.account")
-effects = ExactlyOnceEffects(app, "users.user-profiles", svc.sessions, svc.codec)
+processor = Processor("users_profiles", Service("users"))
+app = processor.app
 
 
-def create_profile(uow: UnitOfWork, event: IncomingEvent) -> None:
-    v = event.value
-    users.create_profile(uow=uow, user_id=uuid.UUID(v["user_id"]), email=v["email"], name=v["name"],
-                         phone=v["phone"], address=v["address"])
+def create_profile(uow: UnitOfWork, e: UserRegistered) -> None:
+    users.create_profile(uow=uow, user_id=event_uuid(e.user_id, "user_id"), email=e.email, name=e.name,
+                         phone=e.phone, address=e.address)
 
 
-apply = by_event_type({"UserRegistered": create_profile})
-
-
-@app.agent(accounts)
-async def profiles_from_accounts(stream):
-    async for event in stream.events():
-        await effects.apply(event, apply)
+processor.consume("auth.account", {UserRegistered: create_profile})

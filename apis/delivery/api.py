@@ -1,4 +1,4 @@
-"""delivery's routes: the couriers' tasks. Bookings are made by the saga (stream_processors/courier_bookings.py)."""
+"""delivery's routes: the couriers' tasks. Bookings are made by the saga (stream_processors/delivery_bookings.py)."""
 
 from __future__ import annotations
 

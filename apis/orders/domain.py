@@ -5,33 +5,53 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from enum import StrEnum
 from typing import Any
 
-PENDING, AWAITING_PAYMENT, ACTIVE, COMPLETED = "PENDING", "AWAITING_PAYMENT", "ACTIVE", "COMPLETED"
-REJECTED, CANCELLED, EXPIRED = "REJECTED", "CANCELLED", "EXPIRED"
+from apis.delivery.events import DeliveryRejected, DeliveryReserved
+from apis.orders.events import OrderCancelled, OrderCompleted, OrderExpired
+from apis.payments.events import OrderPaid, OrderPaymentFailed
+from apis.restaurants.events import OrderReserveRejected
+from chassis.events import Event
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+PENDING, AWAITING_PAYMENT, ACTIVE = OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT, OrderStatus.ACTIVE
+COMPLETED, REJECTED = OrderStatus.COMPLETED, OrderStatus.REJECTED
+CANCELLED, EXPIRED = OrderStatus.CANCELLED, OrderStatus.EXPIRED
 TERMINAL = frozenset({COMPLETED, REJECTED, CANCELLED, EXPIRED})
 # The semantic lock: an order in these states holds reservations that others must respect.
 OPEN = frozenset({PENDING, AWAITING_PAYMENT})
 
-# Which status each saga step may move the order from. A step from any other status is not
-# applied (a late or repeated event, or a race lost to a cancellation): the rereads in
-# service.transition check this under a row lock.
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "DeliveryReserved": (frozenset({PENDING}), AWAITING_PAYMENT),
-    "OrderReserveRejected": (frozenset({PENDING}), REJECTED),
-    "DeliveryRejected": (frozenset({PENDING}), REJECTED),
-    "OrderPaymentFailed": (frozenset({AWAITING_PAYMENT}), REJECTED),
-    "OrderPaid": (frozenset({AWAITING_PAYMENT}), ACTIVE),
-    "cancel": (OPEN, CANCELLED),
-    "expire": (OPEN, EXPIRED),
-    "all delivered": (frozenset({ACTIVE}), COMPLETED),
+# The state machine: (status now, the event that moves it) → the next status. The participants'
+# events drive the saga; orders' own OrderCancelled / OrderExpired / OrderCompleted stand for the
+# user's cancel, the deadline and the last delivered day. Any pair not here is not applied (a late
+# or repeated event, or a race lost to a cancellation): service.transition checks it under a lock.
+TRANSITIONS: dict[tuple[OrderStatus, type[Event]], OrderStatus] = {
+    (PENDING, OrderReserveRejected): REJECTED,
+    (PENDING, DeliveryRejected): REJECTED,
+    (PENDING, DeliveryReserved): AWAITING_PAYMENT,
+    (AWAITING_PAYMENT, OrderPaymentFailed): REJECTED,
+    (AWAITING_PAYMENT, OrderPaid): ACTIVE,
+    (PENDING, OrderCancelled): CANCELLED,
+    (AWAITING_PAYMENT, OrderCancelled): CANCELLED,
+    (PENDING, OrderExpired): EXPIRED,
+    (AWAITING_PAYMENT, OrderExpired): EXPIRED,
+    (ACTIVE, OrderCompleted): COMPLETED,
 }
 
 
-def next_status(step: str, current: str) -> str | None:
-    allowed_from, to = TRANSITIONS[step]
-    return to if current in allowed_from else None
+def next_status(current: str, cause: type[Event]) -> OrderStatus | None:
+    return TRANSITIONS.get((OrderStatus(current), cause))
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,3 @@ def canonical_hash(user_id: str, body: dict[str, Any]) -> str:
     canonical = json.dumps({"user": user_id, "body": body}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
-
-def order_dates(days: list[dict]) -> list[date]:
-    return sorted(date.fromisoformat(d["date"]) if isinstance(d["date"], str) else d["date"] for d in days)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,8 +24,14 @@ from apis.orders.models import dish_copies, history, orders, plan_copies, profil
 from apis.orders.settings import OrderSettings
 from chassis import pagination
 from chassis.db import UnitOfWork, upsert_newer
+from chassis.events import Event
 from chassis.problems import Problem
 from chassis.security import Principal
+
+if TYPE_CHECKING:  # the other services' events this service copies from
+    from apis.recommendations.events import RecommendationPublished
+    from apis.restaurants.events import DishAdded, DishChanged, DishRemoved, RestaurantChanged, RestaurantCreated
+    from apis.users.events import UserProfileChanged
 
 
 def _first_answer(row: Any) -> dict:
@@ -176,12 +182,14 @@ def _event_for(row: Any, status: str, reason: str | None):
     return OrderCompleted(**ids)
 
 
-def transition(uow: UnitOfWork, order_id: uuid.UUID, step: str, event: str, reason: str | None = None) -> bool:
-    """Apply a saga step inside the caller's unit of work; False when it does not apply now."""
+def transition(uow: UnitOfWork, order_id: uuid.UUID, cause: type[Event], event: str,
+               reason: str | None = None) -> bool:
+    """Apply a saga step inside the caller's unit of work; False when it does not apply now.
+    `cause` is the event class in the state machine's table; `event` is what the saga view shows."""
     row = uow.session.execute(select(orders).where(orders.c.id == order_id).with_for_update()).first()
     if row is None:
         return False
-    status = domain.next_status(step, row.status)
+    status = domain.next_status(row.status, cause)
     if status is None:
         return False
     _move(uow, row, status, event, reason)
@@ -222,9 +230,9 @@ def cancel(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID) -> dict:
             raise Problem(404, f"No order {order_id}.")
         if row.status == domain.CANCELLED:
             return view(uow, row)
-        if domain.next_status("cancel", row.status) is None:
+        if domain.next_status(row.status, OrderCancelled) is None:
             raise Problem(409, f"Order {order_id} is {row.status}; only a pending or unpaid order can be cancelled.")
-        transition(uow, order_id, "cancel", "cancel requested", "cancelled by the user")
+        transition(uow, order_id, OrderCancelled, "cancel requested", "cancelled by the user")
         uow.commit()
         return view(uow, _order(uow, order_id))
 
@@ -236,40 +244,40 @@ def expire_due(*, uow: UnitOfWork, limit: int = 100) -> int:
             orders.c.status.in_(sorted(domain.OPEN)), orders.c.expires_at < func.now())
             .with_for_update(skip_locked=True).limit(limit)).scalars().all()
         for order_id in due:
-            transition(uow, order_id, "expire", "deadline passed", "not paid in time")
+            transition(uow, order_id, OrderExpired, "deadline passed", "not paid in time")
         uow.commit()
         return len(due)
 
 
-# ---- copies, written by the order-copies processor (newest version wins) -----------------------
+# ---- copies, written by the orders_copies processor (newest version wins) -----------------------
 
 
-def copy_dish(uow: UnitOfWork, v: dict, removed: bool) -> None:
+def copy_dish(uow: UnitOfWork, v: DishAdded | DishChanged | DishRemoved, removed: bool) -> None:
     if removed:
-        uow.session.execute(update(dish_copies).where(dish_copies.c.dish_id == uuid.UUID(v["dish_id"]),
-                                                      dish_copies.c.version < v["version"])
-                            .values(removed=True, available=False, version=v["version"]))
+        uow.session.execute(update(dish_copies).where(dish_copies.c.dish_id == uuid.UUID(v.dish_id),
+                                                      dish_copies.c.version < v.version)
+                            .values(removed=True, available=False, version=v.version))
         return
     uow.session.execute(upsert_newer(dish_copies, "dish_id", {
-        "dish_id": uuid.UUID(v["dish_id"]), "restaurant_id": uuid.UUID(v["restaurant_id"]), "text": v["text"],
-        "calories": v["calories"], "price": v["price"], "available": v["available"], "removed": False,
-        "version": v["version"]}))
+        "dish_id": uuid.UUID(v.dish_id), "restaurant_id": uuid.UUID(v.restaurant_id), "text": v.text,
+        "calories": v.calories, "price": v.price, "available": v.available, "removed": False,
+        "version": v.version}))
 
 
-def copy_restaurant(uow: UnitOfWork, v: dict) -> None:
+def copy_restaurant(uow: UnitOfWork, v: RestaurantCreated | RestaurantChanged) -> None:
     uow.session.execute(upsert_newer(restaurant_copies, "restaurant_id", {
-        "restaurant_id": uuid.UUID(v["restaurant_id"]), "active": v["active"], "version": v["version"]}))
+        "restaurant_id": uuid.UUID(v.restaurant_id), "active": v.active, "version": v.version}))
 
 
-def copy_profile(uow: UnitOfWork, v: dict) -> None:
+def copy_profile(uow: UnitOfWork, v: UserProfileChanged) -> None:
     uow.session.execute(upsert_newer(profile_copies, "user_id", {
-        "user_id": uuid.UUID(v["user_id"]), "address": v["address"], "phone": v["phone"], "version": v["version"]}))
+        "user_id": uuid.UUID(v.user_id), "address": v.address, "phone": v.phone, "version": v.version}))
 
 
-def copy_plan(uow: UnitOfWork, v: dict) -> None:
-    days = [{"date": d["date"].isoformat(), "meals": d["meals"]} for d in v["days"]]
+def copy_plan(uow: UnitOfWork, v: RecommendationPublished) -> None:
+    days = [{"date": d["date"].isoformat(), "meals": d["meals"]} for d in v.days]
     uow.session.execute(pg_insert(plan_copies).values(
-        plan_id=uuid.UUID(v["plan_id"]), user_id=uuid.UUID(v["user_id"]), restaurant_id=uuid.UUID(v["restaurant_id"]),
+        plan_id=uuid.UUID(v.plan_id), user_id=uuid.UUID(v.user_id), restaurant_id=uuid.UUID(v.restaurant_id),
         days=days).on_conflict_do_nothing())
 
 

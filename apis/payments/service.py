@@ -103,7 +103,7 @@ def pay(*, uow: UnitOfWork, user_id: uuid.UUID, order_id: uuid.UUID, amount: int
         return row
 
 
-# --- reactions to orders' events (called by stream_processors/payment_orders.py inside its inbox transaction)
+# --- reactions to orders' events (called by stream_processors/payments_orders.py inside its inbox transaction)
 
 
 def copy_awaiting(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, total: int) -> None:

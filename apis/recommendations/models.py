@@ -23,7 +23,7 @@ plans = Table(
     Index("plans_user_created", "user_id", "created_at", "id"),
 )
 
-# Copies, written only by stream_processors/recommendation_copies.py (newest version wins).
+# Copies, written only by stream_processors/recommendations_copies.py (newest version wins).
 menu_dishes = Table(
     "menu_dishes", metadata,
     Column("dish_id", Uuid, primary_key=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 import zlib
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, or_, select, update
 
@@ -17,6 +17,10 @@ from chassis import pagination
 from chassis.db import UnitOfWork, upsert_newer
 from chassis.problems import Problem
 from chassis.security import Principal
+
+if TYPE_CHECKING:  # the other services' events this service copies from
+    from apis.restaurants.events import DishAdded, DishChanged, DishRemoved, RestaurantChanged, RestaurantCreated
+    from apis.users.events import UserProfileChanged
 
 
 def _copy(row: Any) -> domain.DishCopy:
@@ -194,29 +198,29 @@ def list_plans(*, uow: UnitOfWork, principal: Principal, user_id: uuid.UUID | No
         return [view(uow, r) for r in shown], next_cursor
 
 
-# ---- written by the recommendation-copies processor -----------------------------------------
+# ---- written by the recommendations_copies processor -----------------------------------------
 
 
-def copy_dish(*, uow: UnitOfWork, value: dict, removed: bool) -> None:
+def copy_dish(*, uow: UnitOfWork, value: DishAdded | DishChanged | DishRemoved, removed: bool) -> None:
     """Newest version wins, so a duplicate or late event changes nothing."""
     if removed:
-        uow.session.execute(update(menu_dishes).where(menu_dishes.c.dish_id == uuid.UUID(value["dish_id"]),
-                                                      menu_dishes.c.version < value["version"])
-                            .values(removed=True, available=False, version=value["version"]))
+        uow.session.execute(update(menu_dishes).where(menu_dishes.c.dish_id == uuid.UUID(value.dish_id),
+                                                      menu_dishes.c.version < value.version)
+                            .values(removed=True, available=False, version=value.version))
         return
     uow.session.execute(upsert_newer(menu_dishes, "dish_id", {
-        "dish_id": uuid.UUID(value["dish_id"]), "restaurant_id": uuid.UUID(value["restaurant_id"]),
-        "text": value["text"], "calories": value["calories"], "kind": value["kind"], "price": value["price"],
-        "available": value["available"], "removed": False, "version": value["version"]}))
+        "dish_id": uuid.UUID(value.dish_id), "restaurant_id": uuid.UUID(value.restaurant_id),
+        "text": value.text, "calories": value.calories, "kind": value.kind, "price": value.price,
+        "available": value.available, "removed": False, "version": value.version}))
 
 
-def copy_restaurant(*, uow: UnitOfWork, value: dict) -> None:
+def copy_restaurant(*, uow: UnitOfWork, value: RestaurantCreated | RestaurantChanged) -> None:
     uow.session.execute(upsert_newer(restaurant_copies, "restaurant_id", {
-        "restaurant_id": uuid.UUID(value["restaurant_id"]), "name": value["name"], "active": value["active"],
-        "version": value["version"]}))
+        "restaurant_id": uuid.UUID(value.restaurant_id), "name": value.name, "active": value.active,
+        "version": value.version}))
 
 
-def copy_goal(*, uow: UnitOfWork, value: dict) -> None:
+def copy_goal(*, uow: UnitOfWork, value: UserProfileChanged) -> None:
     uow.session.execute(upsert_newer(goal_copies, "user_id", {
-        "user_id": uuid.UUID(value["user_id"]), "daily_calorie_goal": value["daily_calorie_goal"],
-        "version": value["version"]}))
+        "user_id": uuid.UUID(value.user_id), "daily_calorie_goal": value.daily_calorie_goal,
+        "version": value.version}))

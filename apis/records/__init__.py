@@ -1,1 +1,1 @@
-"""records: the food diary, its daily totals (computed by stream_processors/diary_totals) and habits."""
+"""records: the food diary, its daily totals (computed by stream_processors/records_totals) and habits."""

@@ -27,7 +27,7 @@ entries = Table(
     Index("entries_user_eaten", "user_id", "eaten_at", "id"),
 )
 
-# Written only by the diary-totals processor (from its changelog-backed Faust tables).
+# Written only by the records_totals processor (from its changelog-backed Faust tables).
 daily_totals = Table(
     "daily_totals", metadata,
     Column("user_id", Uuid, primary_key=True),

@@ -155,7 +155,7 @@ def habits(*, uow: UnitOfWork, user_id: uuid.UUID, start: date, end: date, top: 
     }
 
 
-# ---- written by the diary-totals processor ------------------------------------------------
+# ---- written by the records_totals processor ------------------------------------------------
 
 def store_day_total(*, uow: UnitOfWork, user_id: str, day: str, total: domain.DayTotal) -> None:
     """Upsert the absolute total: idempotent, so a re-processed event just writes it again."""

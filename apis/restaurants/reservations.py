@@ -1,6 +1,6 @@
 """restaurants' side of the order saga: reserve, release, confirm portions; the kitchen's progress.
 
-Called by stream_processors/kitchen_reservations.py inside its unit of work (inbox + effect +
+Called by stream_processors/restaurants_reservations.py inside its unit of work (inbox + effect +
 outbox in one transaction), and by the kitchen routes.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,6 +32,9 @@ from apis.restaurants.models import (
 from chassis.db import UnitOfWork
 from chassis.problems import Problem
 
+if TYPE_CHECKING:
+    from apis.orders.events import OrderCreated
+
 HELD = ("pending", "confirmed")
 
 
@@ -39,14 +42,14 @@ def _ids(order_id: str, user_id: str) -> dict:
     return {"aggregate_id": order_id, "order_id": order_id, "user_id": user_id}
 
 
-def reserve(uow: UnitOfWork, order: dict) -> None:
+def reserve(uow: UnitOfWork, order: OrderCreated) -> None:
     """On OrderCreated: portions for every day against capacity and availability, or a rejection."""
     s = uow.session
-    order_id, user_id = uuid.UUID(order["order_id"]), order["user_id"]
+    order_id, user_id = uuid.UUID(order.order_id), order.user_id
     if s.execute(select(reservations.c.order_id).where(reservations.c.order_id == order_id)).first():
         return  # already decided
-    days = [{**d, "date": d["date"].isoformat() if isinstance(d["date"], date) else d["date"]} for d in order["days"]]
-    restaurant_id = uuid.UUID(order["restaurant_id"])
+    days = [{**d, "date": d["date"].isoformat() if isinstance(d["date"], date) else d["date"]} for d in order.days]
+    restaurant_id = uuid.UUID(order.restaurant_id)
 
     def decide(status: str, reason: str | None = None) -> None:
         s.execute(insert(reservations).values(order_id=order_id, restaurant_id=restaurant_id,
@@ -87,14 +90,14 @@ def reserve(uow: UnitOfWork, order: dict) -> None:
             reason = f"the kitchen is fully booked on {full}"
     if reason is not None:
         decide("rejected", reason)
-        uow.publish(OrderReserveRejected(**_ids(order["order_id"], user_id), reason=reason))
+        uow.publish(OrderReserveRejected(**_ids(order.order_id, user_id), reason=reason))
         return
     decide("pending")
     s.execute(insert(reserved_portions), [{"order_id": order_id, "day": date.fromisoformat(d),
                                            "restaurant_id": restaurant_id, "portions": n}
                                           for d, n in needed.items()])
-    uow.publish(OrderReserved(**_ids(order["order_id"], user_id), restaurant_id=order["restaurant_id"],
-                              delivery_address=order["delivery_address"], phone=order["phone"],
+    uow.publish(OrderReserved(**_ids(order.order_id, user_id), restaurant_id=order.restaurant_id,
+                              delivery_address=order.delivery_address, phone=order.phone,
                               dates=sorted(date.fromisoformat(d) for d in needed),
                               portions=sum(needed.values())))
 

@@ -35,7 +35,7 @@ def test_correlation_id_travels_from_the_request_through_events_to_the_next_serv
 
         registered = headers_for(accounts)
         assert registered["correlation_id"] == correlation_id and registered["event_type"] == "UserRegistered"
-        changed = headers_for(profiles)  # written by the user-profiles processor, in the users service
+        changed = headers_for(profiles)  # written by the users_profiles processor, in the users service
         assert changed["correlation_id"] == correlation_id and changed["event_type"] == "UserProfileChanged"
     finally:
         accounts.close()
@@ -70,7 +70,7 @@ def test_unknown_paths_are_problems_too(api: httpx.Client) -> None:
 def test_profile_processor_survives_a_restart_without_doubling(api: httpx.Client) -> None:
     # Exactly-once under crashes is covered in depth by the stack's consumer tests; here: the real
     # processor, killed, catches up on what was registered meanwhile.
-    subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), "kill", "user-profiles"], check=True)
+    subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), "kill", "users_profiles"], check=True)
     me = register(api)  # registered while the processor is down
-    subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), "start", "user-profiles"], check=True)
+    subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), "start", "users_profiles"], check=True)
     assert profile_of(api, me).headers["etag"] == '"1"'

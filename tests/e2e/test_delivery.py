@@ -29,7 +29,7 @@ from tests.e2e.conftest import Account, admin, register, staff
 from tests.support import TopicReader, poll_until
 
 BOOKINGS = stack_settings().topic("delivery.booking")
-CONSUMER = "delivery.bookings"  # the processor's inbox name
+CONSUMER = "delivery_bookings"  # the processor's inbox name
 delivery = Service("delivery")
 
 

@@ -18,7 +18,7 @@ from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "calories.records.diary"
-GROUP = "calories-diary-totals"
+GROUP = "calories-records_totals"
 
 
 def with_goal(api: httpx.Client, goal: int) -> Account:
@@ -181,8 +181,8 @@ def test_worker_killed_recovers_its_tables_and_a_replay_from_the_beginning_chang
 
     # 1. kill -9 and start: the tables come back from their changelogs, so changing an entry made
     #    before the crash replaces its old contribution (420 → 500) instead of adding to it.
-    subprocess.run([*stack, "kill", "diary-totals"], check=True)
-    subprocess.run([*stack, "start", "diary-totals"], check=True)
+    subprocess.run([*stack, "kill", "records_totals"], check=True)
+    subprocess.run([*stack, "start", "records_totals"], check=True)
     assert api.put(f"/records/{soup['id']}", headers=me.auth, json={
         "eaten_at": "2026-11-24T12:00:00Z", "meal": "lunch", "text": "Soup", "calories": 500}).status_code == 200
     expected = [day("2026-11-24", {"lunch": 500}), day("2026-11-25", {})]
@@ -191,7 +191,7 @@ def test_worker_killed_recovers_its_tables_and_a_replay_from_the_beginning_chang
 
     # 2. kill -9, rewind the group to the beginning of the topic, start: every diary event of every
     #    test so far is processed again, and no total moves.
-    subprocess.run([*stack, "kill", "diary-totals"], check=True)
+    subprocess.run([*stack, "kill", "records_totals"], check=True)
     admin = AdminClient({"bootstrap.servers": stack_settings().kafka_bootstrap})
 
     def rewound() -> bool:  # possible once the dead member has left the group (session timeout)
@@ -204,7 +204,7 @@ def test_worker_killed_recovers_its_tables_and_a_replay_from_the_beginning_chang
 
     poll_until(rewound, 60, "the consumer group to accept offsets rewound to the beginning")
     assert sum(consumer_lag(stack_settings().kafka_bootstrap, GROUP, TOPIC).values()) > 0
-    subprocess.run([*stack, "start", "diary-totals"], check=True)
+    subprocess.run([*stack, "start", "records_totals"], check=True)
     poll_until(_caught_up, 120, "the processor to replay the whole diary topic")
     assert daily(api, me) == expected
 

@@ -43,7 +43,7 @@ from tests.e2e.conftest import Account, admin, client, register, staff
 from tests.support import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
-GROUP = "calories-notifier"
+GROUP = "calories-notifications_feed"
 TOTAL = 4200  # minor units: "42.00" in the text
 DAY = date(2026, 12, 1)
 SAGA = [OrderCreated, OrderAwaitingPayment, OrderPaid, OrderActivated, DayPickedUp, DayDelivered, OrderCompleted]
@@ -284,11 +284,11 @@ def test_notifier_killed_mid_stream_misses_nothing_and_doubles_nothing(api: http
     producing.start()
     try:
         wait_for(api, user, 2, timeout=30)  # the notifier is working through the batch
-        stack("kill", "notifier")
+        stack("kill", "notifications_feed")
         killed_with = len(feed(api, user)) - 1
     finally:
         producing.join()
-        stack("start", "notifier")
+        stack("start", "notifications_feed")
     assert killed_with < len(batch), "the whole batch was done before the kill; nothing was tested"
 
     items = settled(api, user, 1 + len(batch))

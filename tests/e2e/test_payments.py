@@ -29,7 +29,7 @@ from tests.support import TopicReader, poll_until
 
 PAYMENTS = Service("payments")
 ORDERS = Service("orders")
-CONSUMER = "payments.orders"  # the inbox name of stream_processors/payment_orders.py
+CONSUMER = "payments_orders"  # the inbox name of stream_processors/payments_orders.py
 PAYMENT_TOPIC = stack_settings().topic("payments.payment")
 WALLET_TOPIC = stack_settings().topic("payments.wallet")
 TIMEOUT = 30
@@ -51,12 +51,12 @@ def publish(event: Event) -> None:
 
 
 def processed(event: Event) -> None:
-    """Wait until payment-orders has taken `event` (its id is in payments' inbox)."""
+    """Wait until payments_orders has taken `event` (its id is in payments' inbox)."""
     def done() -> bool:
         with PAYMENTS.sessions() as s:
             return s.execute(select(inbox.c.event_id).where(inbox.c.consumer == CONSUMER,
                                                             inbox.c.event_id == event.event_id)).first() is not None
-    poll_until(done, TIMEOUT, f"payment-orders to process {event.event_type()} {event.event_id}")
+    poll_until(done, TIMEOUT, f"payments_orders to process {event.event_type()} {event.event_id}")
 
 
 def copy_of(order_id: str):

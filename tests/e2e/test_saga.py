@@ -105,7 +105,7 @@ def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_st
     [day] = unique_dates(1)
     dish = dishes["Stroganoff"]
     place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}))  # orders' copy knows the menu now
-    subprocess.run([*STACK, "stop", "order-copies"], check=True)
+    subprocess.run([*STACK, "stop", "orders_copies"], check=True)
     try:
         api.put(f"/restaurants/{rid}/dishes/{dish['id']}", headers=admin(api).auth, json={
             "text": dish["text"], "calories": dish["calories"], "kind": dish["kind"], "price": dish["price"],
@@ -113,7 +113,7 @@ def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_st
         order_id = place(api, me, order_body(rid, {day: [(dish["id"], 1)]})).json()["order_id"]
         rejected = wait_status(api, me, order_id, "REJECTED")
     finally:
-        subprocess.run([*STACK, "start", "order-copies"], check=True)
+        subprocess.run([*STACK, "start", "orders_copies"], check=True)
     assert rejected["reason"] == "Stroganoff is not available"
     assert nothing_held(order_id)
 
@@ -180,14 +180,14 @@ def test_pay_rules_pending_refused_wrong_amount_refused_twice_charged_once(api: 
     rid, dishes = restaurant(api)
     me = customer(api, funds=10_000)
     [day] = unique_dates(1)
-    subprocess.run([*STACK, "stop", "kitchen-reservations"], check=True)  # hold the order in PENDING
+    subprocess.run([*STACK, "stop", "restaurants_reservations"], check=True)  # hold the order in PENDING
     try:
         answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
         pending = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"],
                                                                "amount": answer["total"]})
         assert pending.status_code == 409 and "not awaiting payment" in pending.json()["detail"]
     finally:
-        subprocess.run([*STACK, "start", "kitchen-reservations"], check=True)
+        subprocess.run([*STACK, "start", "restaurants_reservations"], check=True)
     wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT")
     payment = {"order_id": answer["order_id"], "amount": answer["total"]}
     wrong = api.post("/payments", headers=me.auth, json={**payment, "amount": answer["total"] - 1})
@@ -275,14 +275,14 @@ def test_payment_racing_a_cancellation_is_refunded_and_nothing_stays_reserved(ap
                              {"o": order_id}).scalar() == "awaiting"
 
     poll_until(payable, 30, "payments to learn the order awaits payment")
-    subprocess.run([*STACK, "stop", "payment-orders"], check=True)
+    subprocess.run([*STACK, "stop", "payments_orders"], check=True)
     try:
         assert api.post(f"/orders/{order_id}/cancel", headers=me.auth).json()["status"] == "CANCELLED"
         charged = api.post("/payments", headers=me.auth, json=payment)
         assert charged.status_code == 200 and charged.json()["status"] == "succeeded"
         assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 5_000 - answer["total"]
     finally:
-        subprocess.run([*STACK, "start", "payment-orders"], check=True)
+        subprocess.run([*STACK, "start", "payments_orders"], check=True)
     poll_until(lambda: api.get("/payments/wallet", headers=me.auth).json()["balance"] == 5_000, 30,
                "the charge to be refunded")
     poll_until(lambda: nothing_held(order_id), 30, "every reservation to stay released")

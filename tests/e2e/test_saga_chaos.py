@@ -32,16 +32,16 @@ from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
-PROCESSORS = ["kitchen-reservations", "courier-bookings", "order-saga", "payment-orders", "connect"]
+PROCESSORS = ["restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders", "connect"]
 SAGA_TOPICS = ["calories.orders.order", "calories.restaurants.reservation", "calories.delivery.booking",
                "calories.payments.payment"]
-GROUPS = {"calories-kitchen-reservations": ["calories.orders.order", "calories.delivery.booking",
+GROUPS = {"calories-restaurants_reservations": ["calories.orders.order", "calories.delivery.booking",
                                             "calories.payments.payment"],
-          "calories-courier-bookings": ["calories.restaurants.reservation", "calories.orders.order",
+          "calories-delivery_bookings": ["calories.restaurants.reservation", "calories.orders.order",
                                         "calories.payments.payment"],
-          "calories-order-saga": ["calories.restaurants.reservation", "calories.delivery.booking",
+          "calories-orders_saga": ["calories.restaurants.reservation", "calories.delivery.booking",
                                   "calories.payments.payment"],
-          "calories-payment-orders": ["calories.orders.order"]}
+          "calories-payments_orders": ["calories.orders.order"]}
 ORDERS, USERS = 200, 20
 FINAL = {"AWAITING_PAYMENT", "REJECTED", "ACTIVE", "CANCELLED", "EXPIRED", "COMPLETED"}
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from chassis.settings import stack_settings
@@ -45,17 +46,17 @@ def probe_worker(probe_stack: None) -> Iterator[subprocess.Popen]:
     """The probe Faust app as a real worker process."""
     path = ROOT / ".stack" / "logs" / "probe-worker.log"
     log = open(path, "ab")  # noqa: SIM115
-    offset = path.stat().st_size
     proc = subprocess.Popen([sys.executable, "-m", "faust", "-A", "tests.integration.probe", "worker",
-                             "-l", "info", "--without-web"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                             "-l", "info"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     def ready() -> bool:
         if proc.poll() is not None:
             pytest.fail(f"the probe worker exited with {proc.returncode}; see {path}")
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return b"[^Worker]: Ready" in f.read()
+        try:
+            return httpx.get(f"http://127.0.0.1:{probe.PORT}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     poll_until(ready, 60, "the probe worker to be ready")
     yield proc

@@ -18,12 +18,14 @@ from chassis.catalog import ensure_topics, register
 from chassis.db import UnitOfWork, make_engine
 from chassis.events import Event
 from chassis.outbox import metadata as outbox_metadata
-from chassis.settings import stack_settings
-from chassis.streams import ExactlyOnceEffects, IncomingEvent, create_app, event_topic
+from chassis.service import Service
+from chassis.settings import ServiceSettings, stack_settings
+from chassis.streams import Processor
 from connectors.register import register as register_connector
 
 SCHEMA_DIRS = ["tests/schemas"]
-CONSUMER = "stacktest-probe"
+CONSUMER = "stacktest_probe"  # the processor's name: its inbox consumer and Faust app
+PORT = 8299
 
 probe_metadata = MetaData()
 probe_effects = Table(
@@ -72,20 +74,14 @@ def prepare() -> None:
     register_connector("stacktest", settings)
 
 
-def record_probe(uow: UnitOfWork, event: IncomingEvent) -> None:
+def record_probe(uow: UnitOfWork, event: ProbeHappened) -> None:
     uow.session.execute(probe_effects.insert().values(
-        event_id=event.event_id, aggregate_id=event.key, seq=event.value["seq"],
+        event_id=event.event_id, aggregate_id=event.aggregate_id, seq=event.seq,
         correlation_id=event.correlation_id))
     uow.session.execute(update(probe_totals).where(probe_totals.c.id == 1)
                         .values(applied=probe_totals.c.applied + 1))
 
 
-app = create_app("stacktest-probe")
-probes = event_topic(app, ProbeHappened.aggregate_type)
-effects = ExactlyOnceEffects(app, CONSUMER, sessions(), codec())
-
-
-@app.agent(probes)
-async def apply_probes(stream):
-    async for event in stream.events():
-        await effects.apply(event, record_probe)
+processor = Processor(CONSUMER, Service("stacktest", ServiceSettings(schema_dirs=SCHEMA_DIRS, faust_web_port=PORT)))
+processor.consume(ProbeHappened.aggregate_type, {ProbeHappened: record_probe})
+app = processor.app

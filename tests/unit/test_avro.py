@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chassis.avro import EventCodec, SchemaCatalog
+from chassis.avro import EventCodec, SchemaCatalog, UndecodableRecord
 from tests.integration.probe import SCHEMA_DIRS, ProbeHappened
 
 
@@ -39,7 +39,7 @@ def test_encode_uses_the_confluent_wire_format_and_decodes_back() -> None:
 
 def test_decode_refuses_bytes_without_the_magic_byte() -> None:
     codec = EventCodec(SchemaCatalog(SCHEMA_DIRS), client=FakeRegistry())
-    with pytest.raises(ValueError, match="wire format"):
+    with pytest.raises(UndecodableRecord, match="wire format"):
         codec.decode(b'{"json": true}')
 
 
