@@ -1,0 +1,1 @@
+"""The local stack (stack.py is its command line); standard library only."""

@@ -1,0 +1,77 @@
+"""The apps: one uvicorn process per service, one Faust worker per stream processor, and nginx as
+the HTTP gateway. Which exist and their ports come from chassis/local.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+from chassis import local
+from stack.parts import DATA, LOGS, ROOT, RUN, STATE, Part, fill, http_ok, render, spawn
+
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def python() -> str:
+    return str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+
+
+def app_env() -> dict[str, str]:
+    """Every port of the stack, as the apps' settings read them (chassis/local.py, chassis/settings.py),
+    and the places that move with the state folder."""
+    ports = {
+        "PG": local.PG_PORT, "KAFKA": local.KAFKA_PORT, "KAFKA_CONTROLLER": local.KAFKA_CONTROLLER_PORT,
+        "CONNECT": local.CONNECT_PORT, "REGISTRY": local.REGISTRY_PORT,
+        "REGISTRY_MANAGEMENT": local.REGISTRY_MANAGEMENT_PORT, "GATEWAY": local.GATEWAY_PORT,
+        **{s.upper(): local.service_port(s) for s in local.SERVICES},
+        **{p.upper(): local.processor_port(p) for p in local.PROCESSORS},
+    }
+    env = {f"CALORIES_{name}_PORT": str(port) for name, port in ports.items()}
+    auth = local.service_port("auth")
+    return {**env, "PYTHONPATH": str(ROOT), "CALORIES_FAUST_DATA_DIR": str(DATA / "faust"),
+            "CALORIES_AUTH_JWKS_URL": f"http://127.0.0.1:{auth}/auth/.well-known/jwks.json",
+            "CALORIES_AUTH_SIGNING_KEY_FILE": str(STATE / "secrets" / "auth-signing-key.pem")}
+
+
+def service_part(name: str) -> Part:
+    port = local.service_port(name)
+
+    def start() -> None:
+        spawn(name, [python(), "-m", "uvicorn", f"apis.{name}.app:app", "--host", "127.0.0.1",
+                     "--port", str(port), "--no-access-log"], app_env(), cwd=ROOT)
+
+    return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), (port,), 90, grace=5)
+
+
+def processor_part(name: str) -> Part:
+    """Ready when its web port answers /readyz with 200: the worker has its partitions and has
+    recovered its tables (chassis/streams.py)."""
+    port = local.processor_port(name)
+
+    def start() -> None:
+        spawn(name, [python(), "-m", "faust", "-A", f"stream_processors.{name}", "worker", "-l", "info"],
+              {**app_env(), "CALORIES_FAUST_WEB_PORT": str(port)}, cwd=ROOT)
+
+    return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), (port,), 120,
+                grace=5)
+
+
+def gateway_start() -> None:
+    (RUN / "nginx").mkdir(exist_ok=True)
+    os.chmod(RUN / "nginx", 0o777)  # nginx's workers run as www-data when started as root
+    routes = "".join(fill("nginx-route", service=s, port=local.service_port(s))
+                     for s in local.SERVICES)
+    not_found = json.dumps({"type": "about:blank", "title": "Not Found", "status": 404,
+                            "detail": "No service serves this path; the prefixes are "
+                                      + ", ".join(f"/{s}" for s in local.SERVICES) + "."})
+    conf = render("nginx.conf", gateway_port=local.GATEWAY_PORT, routes=routes.rstrip("\n"), not_found=not_found)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    spawn("gateway", [nginx, "-c", str(conf), "-p", str(STATE), "-e", str(LOGS / "gateway.log")])
+
+
+def app_parts() -> list[Part]:
+    return [*(service_part(s) for s in local.SERVICES), *(processor_part(p) for p in local.PROCESSORS),
+            Part("gateway", gateway_start, lambda: http_ok(f"http://127.0.0.1:{local.GATEWAY_PORT}/healthz"),
+                 (local.GATEWAY_PORT,), 30, grace=5)]

@@ -1,0 +1,83 @@
+"""Starting and stopping many parts at once: each starts as soon as what it comes after is healthy;
+stopping signals every part together, waits, and SIGKILLs stragglers after a bounded time."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from stack.parts import STATE, Part, fail, log, port_open
+
+
+def start_one(part: Part) -> str | None:
+    """Start `part` and wait until it is healthy; an error message, or None."""
+    if part.pid() and part.healthy():
+        log(f"{part.name}: already running (pid {part.pid()})")
+        return None
+    foreign = [p for p in part.ports if port_open(p)] if part.pid() is None else []
+    if foreign:
+        return (f"{part.name}: something not started from {STATE} already answers on port {foreign[0]}; "
+                "stop it or move ours with the CALORIES_*_PORT variables")
+    log(f"{part.name}: starting")
+    t0 = time.monotonic()
+    part.start()
+    while not part.healthy():
+        if part.pid() is None:
+            return f"{part.name} exited during start-up; read {part.logfile}"
+        if time.monotonic() - t0 > part.timeout:
+            return f"{part.name} not healthy after {part.timeout:.0f}s; read {part.logfile}"
+        time.sleep(0.25)
+    log(f"{part.name}: healthy in {time.monotonic() - t0:.1f}s")
+    return None
+
+
+def start_all(parts: list[Part]) -> None:
+    """Start every part at once, each as soon as the parts it comes `after` are healthy."""
+    done = {p.name: threading.Event() for p in parts}
+    errors: dict[str, str] = {}
+
+    def run(part: Part) -> None:
+        try:
+            for dep in part.after:
+                if dep in done:
+                    done[dep].wait()
+            failed = [d for d in part.after if d in errors]
+            errors.update({part.name: f"{part.name}: not started, {failed[0]} failed"} if failed else {})
+            if not failed and (error := start_one(part)):
+                errors[part.name] = error
+        except Exception as exc:
+            errors[part.name] = f"{part.name}: {exc!r}"
+        finally:
+            done[part.name].set()
+
+    threads = [threading.Thread(target=run, args=(p,), daemon=True) for p in parts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        fail("; ".join(errors.values()), "read the logs named above, then run the command again")
+
+
+def stop_all(parts: list[Part], sig: int | None = None) -> None:
+    """Signal every running part at once (its `stop_signal`, or `sig`), wait for all, and SIGKILL
+    each one still alive after its `grace` seconds."""
+    running = [p for p in parts if p.pid() is not None]
+    t0 = time.monotonic()
+    for part in running:
+        part.signal(sig or part.stop_signal)
+    killed: set[str] = set()
+    while waiting := [p for p in running if p.pid() is not None]:
+        elapsed = time.monotonic() - t0
+        for part in (p for p in waiting if elapsed > p.grace and p.name not in killed):
+            log(f"{part.name}: still running {part.grace:.0f}s after the signal, SIGKILL")
+            part.signal(signal.SIGKILL)
+            killed.add(part.name)
+        if all(elapsed > p.grace + 5 for p in waiting):
+            break  # not even SIGKILL helps (not ours to kill?): the pid file goes, the log says so
+        time.sleep(0.1)
+    for part in parts:
+        part.pidfile.unlink(missing_ok=True)
+    if running:
+        log(f"stopped {', '.join(p.name for p in running)} in {time.monotonic() - t0:.1f}s")
