@@ -163,7 +163,7 @@ def part_service(part: str) -> str:
     return engines.get(part, part)
 
 
-def _targets(parts: dict[str, int], path_note: str = "") -> str:
+def _targets(parts: dict[str, int]) -> str:
     """A static_configs list (JSON is YAML), one target per part with its labels."""
     return json.dumps([{"targets": [f"127.0.0.1:{port}"], "labels": {"process": name, "service": part_service(name)}}
                        for name, port in parts.items()])
@@ -173,9 +173,11 @@ def payment_deadline() -> int:
     return int(os.environ.get("CALORIES_ORDER_PAYMENT_DEADLINE_SECONDS", str(DEFAULT_PAYMENT_DEADLINE)))
 
 
-def render_config(out_dir: Path, rules_dir: Path | None = None) -> Path:
+def render_config(out_dir: Path, rules_dir: Path | None = None, *, exporter_port: int | None = None,
+                  prometheus_port: int | None = None, scrape_interval: str | None = None) -> Path:
     """Write `prometheus.yml` (from monitoring/prometheus/prometheus.yml.tmpl) and the rule files
-    into `out_dir`; return the config's path. Ports follow chassis.local and the variables above."""
+    into `out_dir`; return the config's path. Ports follow chassis.local and the variables above
+    (a test running its own Prometheus and exporter passes theirs)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rules_dir = rules_dir or out_dir / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
@@ -187,14 +189,14 @@ def render_config(out_dir: Path, rules_dir: Path | None = None) -> Path:
     services = {name: local.service_port(name) for name in local.SERVICES}
     processors = {name: local.processor_port(name) for name in local.PROCESSORS}
     text = Template((PROMETHEUS_DIR / "prometheus.yml.tmpl").read_text()).substitute(
-        scrape_interval=SCRAPE_INTERVAL,
+        scrape_interval=scrape_interval or SCRAPE_INTERVAL,
         rules_glob=str(rules_dir / "*.yml"),
         api_targets=_targets(services),
         processor_targets=_targets(processors),
         kafka_jmx_targets=_targets({"kafka": JMX_PORTS["kafka"]}),
         connect_jmx_targets=_targets({"connect": JMX_PORTS["connect"]}),
-        exporter_targets=_targets({"exporter": EXPORTER_PORT}),
-        prometheus_targets=_targets({"prometheus": PROMETHEUS_PORT}),
+        exporter_targets=_targets({"exporter": exporter_port or EXPORTER_PORT}),
+        prometheus_targets=_targets({"prometheus": prometheus_port or PROMETHEUS_PORT}),
     )
     config = out_dir / "prometheus.yml"
     config.write_text(text)
