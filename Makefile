@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 ## Start the whole local system: the engines, migrations, schemas (checked, then registered),
-## one outbox connector per service database, then the services, processors and the gateway.
+## one outbox connector per service database, then the services, processors and the gateway
+## (all at once). Ports move with CALORIES_*_PORT, the state folder with CALORIES_STACK_DIR.
 up: venv
 	@$(STACK) up
 	@$(PY) -m chassis.migrate --all
@@ -25,8 +26,9 @@ up: venv
 	@$(STACK) apps
 	@$(STACK) status
 	@$(PY) stack/seed.py
-	@echo "[make] the HTTP entry is http://localhost:8000"
+	@echo "[make] the HTTP entry is http://localhost:$${CALORIES_GATEWAY_PORT:-8000}"
 
+## Stop everything: the apps, Connect and the registry at once, then Kafka and Postgres.
 down:
 	@$(STACK) down
 

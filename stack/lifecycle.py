@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 
-from stack.parts import STATE, Part, fail, log, port_open
+from stack.parts import LOGS, STATE, Part, fail, log, port_open
 
 
 def start_one(part: Part) -> str | None:
@@ -57,7 +57,7 @@ def start_all(parts: list[Part]) -> None:
     for t in threads:
         t.join()
     if errors:
-        fail("; ".join(errors.values()), "read the logs named above, then run the command again")
+        fail("; ".join(errors.values()), f"each message says what to look at (logs in {LOGS})")
 
 
 def stop_all(parts: list[Part], sig: int | None = None) -> None:

@@ -12,7 +12,9 @@ import sys
 
 import httpx
 
-ENTRY = os.environ.get("CALORIES_ENTRY", "http://127.0.0.1:8000")
+from chassis import local
+
+ENTRY = os.environ.get("CALORIES_ENTRY", f"http://127.0.0.1:{local.GATEWAY_PORT}")
 ADMIN = (os.environ.get("CALORIES_ADMIN_EMAIL", "admin@calories.local"),
          os.environ.get("CALORIES_ADMIN_PASSWORD", "admin-password"))
 
