@@ -63,3 +63,8 @@ bench-saga: up
 ## Stop the stack and delete its data (downloads stay cached).
 clean-stack: down
 	@rm -rf .stack/data .stack/logs .stack/run .stack/etc
+
+## The Helm chart offline (helm lint/template for dev and prod, schemas, chart vs code); `make test` runs it too.
+.PHONY: charts-check
+charts-check: venv
+	@$(PY) -m pytest tests/charts -q -p no:cacheprovider
