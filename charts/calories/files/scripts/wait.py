@@ -1,4 +1,4 @@
-"""Init-container waits of the Calories chart (mounted from a ConfigMap; runs in the app image).
+"""Init-container waits of the Calories chart (the Dockerfile copies this file into the image).
 
     python wait.py database <service>   # its Postgres accepts the service's role
     python wait.py migrated <service>   # ... and is at the Alembic head of apis/<service>/migrations
