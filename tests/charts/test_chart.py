@@ -13,6 +13,9 @@ import yaml
 from chassis import local
 from tests.charts.render import CHART, ROOT, objects, render, run_helm, validation_errors, values_args
 
+# The first run on a new machine builds Helm from the Go module proxy (charts/tools/helm.sh): minutes.
+pytestmark = pytest.mark.timeout(3600)
+
 VALUE_SETS = ("dev", "prod")
 FULLNAME = "calories"
 
