@@ -18,12 +18,12 @@ venv: $(VENV)/.installed
 ## Start the whole local system: the engines, migrations, schemas (checked, then registered),
 ## one outbox connector per service database, then the services, processors and the gateway
 ## (all at once). Ports move with CALORIES_*_PORT, the state folder with CALORIES_STACK_DIR.
+## Migrations and schemas run side by side (Postgres / registry and Kafka), as do the connectors
+## and the apps (which need the tables and topics, not Connect).
 up: venv
 	@$(STACK) up
-	@$(PY) -m chassis.migrate --all
-	@$(PY) -m chassis.catalog sync
-	@$(PY) -m connectors.register --all
-	@$(STACK) apps
+	@$(PY) -m chassis.migrate --all & pid=$$!; $(PY) -m chassis.catalog sync && wait $$pid
+	@$(PY) -m connectors.register --all & pid=$$!; $(STACK) apps && wait $$pid
 	@$(STACK) status
 	@$(PY) stack/seed.py
 	@echo "[make] the HTTP entry is http://localhost:$${CALORIES_GATEWAY_PORT:-8000}"
