@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
 from prometheus_client import Counter, Histogram, generate_latest
@@ -53,7 +53,7 @@ BATCH_SIZE = Histogram("calories_stream_batch_size", "Events taken from the brok
                        ["processor", "topic"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
 RETRIES = Counter("calories_stream_retries_total", "Transient failures retried.", ["processor", "topic"])
 
-E = TypeVar("E", bound=Event)
+# An effect: (the unit of work, the event as its class) → None. Typed per event in each processor.
 Handler = Callable[[UnitOfWork, Any], None]
 
 
@@ -152,7 +152,7 @@ class Processor:
         self.batch_max = batch_max or service.settings.stream_batch_max
         self.batch_within = batch_within or service.settings.stream_batch_within
         # aggregate type → event class → handler; read by the service map and the tests.
-        self.subscriptions: dict[str, dict[type[Event], Handler]] = {}
+        self.subscriptions: dict[str, dict[type[Event], Callable[..., Any]]] = {}
         self.dlq = self.app.topic(f"{service.settings.topic_prefix}.dlq.{name}", key_type=bytes,
                                   value_type=bytes, key_serializer="raw", value_serializer="raw")
         self._add_pages()
@@ -163,7 +163,7 @@ class Processor:
         return self.app.topic(self.service.settings.topic(aggregate_type), key_type=bytes, value_type=bytes,
                               key_serializer="raw", value_serializer="raw")
 
-    def consume(self, aggregate_type: str, handlers: Mapping[type[E], Callable[[UnitOfWork, E], None]]) -> None:
+    def consume(self, aggregate_type: str, handlers: Mapping[type[Event], Handler]) -> None:
         """Apply `handlers` (event class → effect) to the events of one topic, exactly once each."""
         self.subscribe(aggregate_type, handlers)
         by_name: dict[str, Handler] = {cls.__name__: h for cls, h in handlers.items()}
@@ -175,7 +175,7 @@ class Processor:
 
         self.app.agent(self.topic(aggregate_type), name=f"{self.name}.{aggregate_type}")(agent)
 
-    def subscribe(self, aggregate_type: str, handlers: Mapping[type[E], Callable[[UnitOfWork, E], None]]) -> None:
+    def subscribe(self, aggregate_type: str, handlers: Mapping[type[Event], Callable[..., Any]]) -> None:
         """Record (and check) what this processor reads; `consume` does it for the usual agent."""
         for cls in handlers:
             if EVENT_CLASSES.get((aggregate_type, cls.__name__)) is not cls:

@@ -11,9 +11,6 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-ROLES = frozenset({"user", "manager", "restaurant", "courier", "admin"})
-STAFF_ROLES = frozenset({"manager", "restaurant", "courier", "admin"})
-
 # argon2id with OWASP's first recommended configuration: m=19 MiB, t=2, p=1.
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified when the account does not exist, so a login costs the same either way

@@ -13,7 +13,6 @@ HOLDING = (PENDING, CONFIRMED)
 
 # Task statuses, in the order a day's delivery goes through them.
 WAITING_KITCHEN, READY, PICKED_UP, DELIVERED = "waiting_kitchen", "ready", "picked_up", "delivered"
-TASK_STATUSES = (WAITING_KITCHEN, READY, PICKED_UP, DELIVERED)
 OPEN_TASKS = (READY, PICKED_UP)  # what a courier works on: the default of the task list
 
 # Kinds of early events (version file): an event recorded because the one it depends on has not come yet.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-EDITABLE = ("name", "phone", "address", "daily_calorie_goal", "protein_goal", "fat_goal", "carbs_goal", "settings")
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 

@@ -16,7 +16,7 @@ from chassis.settings import stack_settings
 from tests.integration import probe
 from tests.integration.conftest import STACK, TopicReader, poll_until
 
-GROUP = "calories-stacktest-probe"  # Faust's consumer group is the app id
+GROUP = f"calories-{probe.CONSUMER}"  # Faust's consumer group is the app id
 
 
 def applied(aggregate_ids: list[str]) -> tuple[int, int]:

@@ -10,20 +10,8 @@ from pathlib import Path
 import pytest
 
 from chassis.avro import EventCodec, SchemaCatalog, UndecodableRecord
+from tests.fakes import FakeRegistry
 from tests.integration.probe import SCHEMA_DIRS, ProbeHappened
-
-
-class FakeRegistry:
-    def __init__(self) -> None:
-        self.schemas: dict[int, str] = {}
-
-    def lookup_schema(self, subject, schema):
-        schema_id = 40 + len(self.schemas)
-        self.schemas[schema_id] = schema.schema_str
-        return type("Registered", (), {"schema_id": schema_id})()
-
-    def get_schema(self, schema_id):
-        return type("S", (), {"schema_str": self.schemas[schema_id]})()
 
 
 def test_encode_uses_the_confluent_wire_format_and_decodes_back() -> None:
