@@ -67,17 +67,21 @@ def stop_all(parts: list[Part], sig: int | None = None) -> None:
     t0 = time.monotonic()
     for part in running:
         part.signal(sig or part.stop_signal)
+    took: dict[str, float] = {}
     killed: set[str] = set()
-    while waiting := [p for p in running if p.pid() is not None]:
+    while waiting := [p for p in running if p.name not in took]:
         elapsed = time.monotonic() - t0
-        for part in (p for p in waiting if elapsed > p.grace and p.name not in killed):
-            log(f"{part.name}: still running {part.grace:.0f}s after the signal, SIGKILL")
-            part.signal(signal.SIGKILL)
-            killed.add(part.name)
-        if all(elapsed > p.grace + 5 for p in waiting):
-            break  # not even SIGKILL helps (not ours to kill?): the pid file goes, the log says so
+        for part in waiting:
+            if part.pid() is None:
+                took[part.name] = elapsed
+            elif elapsed > part.grace + 5:  # not even SIGKILL helps (not ours?): give up on it
+                took[part.name] = float("nan")
+            elif elapsed > part.grace and part.name not in killed:
+                log(f"{part.name}: still running {part.grace:.0f}s after the signal, SIGKILL")
+                part.signal(signal.SIGKILL)
+                killed.add(part.name)
         time.sleep(0.1)
     for part in parts:
         part.pidfile.unlink(missing_ok=True)
     if running:
-        log(f"stopped {', '.join(p.name for p in running)} in {time.monotonic() - t0:.1f}s")
+        log(f"stopped in {time.monotonic() - t0:.1f}s: " + ", ".join(f"{n} {t:.1f}s" for n, t in took.items()))

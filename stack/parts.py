@@ -71,6 +71,14 @@ def spawn(name: str, cmd: list[str], env: dict[str, str] | None = None, cwd: Pat
     (RUN / f"{name}.pid").write_text(str(proc.pid))
 
 
+def zombie(pid: int) -> bool:
+    """Exited, but not yet reaped by its parent (here: the machine's init, which takes its time)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
 @dataclass
 class Part:
     name: str
@@ -97,9 +105,9 @@ class Part:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if this process started it
             os.kill(pid, 0)
-            return pid
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return None
+        return None if zombie(pid) else pid
 
     def healthy(self) -> bool:
         return self.check() if self.check else self.pid() is not None
