@@ -10,6 +10,9 @@
   The chart renders each with `tpl` into a KafkaConnector.
 - files/topics.json: the aggregate topics (one per folder of schemas/) and their partition count,
   rendered into KafkaTopic resources so production gets replicated topics.
+- files/rules/*.yml and files/dashboards/*.json: copies of monitoring/prometheus/rules/ and
+  monitoring/dashboards/ (the monitoring of the local stack), loaded into a PrometheusRule and into
+  Grafana dashboard ConfigMaps; pod-resources.json is the chart's own (per-pod, kube-state-metrics).
 """
 
 from __future__ import annotations
@@ -47,9 +50,24 @@ def topics() -> dict[str, object]:
             "aggregates": sorted(SchemaCatalog([ROOT / "schemas"]).aggregate_types())}
 
 
+def monitoring_copies() -> dict[Path, str]:
+    rules = sorted((ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml"))
+    dashboards = sorted((ROOT / "monitoring" / "dashboards").glob("*.json"))
+    return {**{FILES / "rules" / p.name: p.read_text() for p in rules},
+            **{FILES / "dashboards" / p.name: p.read_text() for p in dashboards}}
+
+
 def rendered() -> dict[Path, str]:
     return {FILES / "connectors.json": json.dumps(connectors(), indent=2, sort_keys=True) + "\n",
-            FILES / "topics.json": json.dumps(topics(), indent=2, sort_keys=True) + "\n"}
+            FILES / "topics.json": json.dumps(topics(), indent=2, sort_keys=True) + "\n",
+            **monitoring_copies()}
+
+
+def orphans() -> list[Path]:
+    """Copies whose original is gone."""
+    wanted = set(rendered())
+    copies = [*(FILES / "rules").glob("*.yml"), *(FILES / "dashboards").glob("*.json")]
+    return [p for p in copies if p not in wanted and p.name != "pod-resources.json"]
 
 
 def main(argv: list[str]) -> int:
@@ -64,6 +82,12 @@ def main(argv: list[str]) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
             print(f"[charts] wrote {path.relative_to(ROOT)}")
+    for path in orphans():
+        if "--check" in argv:
+            stale.append(path.relative_to(ROOT))
+        else:
+            path.unlink()
+            print(f"[charts] removed {path.relative_to(ROOT)}")
     if stale:
         print("stale (run .venv/bin/python charts/tools/generate.py): " + ", ".join(map(str, stale)))
         return 1

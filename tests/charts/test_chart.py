@@ -182,13 +182,19 @@ def test_no_secret_in_values_files():
         assert not secret_looking_keys(yaml.safe_load(text) or {}), path
 
 
-def test_prometheus_rules_and_dashboards_are_loaded():
+def test_prometheus_rules_and_dashboards_are_the_monitorings():
+    """The PrometheusRule holds every rule of monitoring/prometheus/rules/; every dashboard of
+    monitoring/dashboards/ and the per-pod one are ConfigMaps for Grafana's sidecar."""
     docs = render("prod")
     [rule] = objects(docs, "PrometheusRule").values()
     names = {r.get("alert") or r.get("record") for g in rule["spec"]["groups"] for r in g["rules"]}
-    assert {"CaloriesProcessDown", "CaloriesHighErrorRatio", "CaloriesConsumerLagGrowing"} <= names
-    dashboards = [c for c in objects(docs, "ConfigMap").values() if c["metadata"]["labels"].get("grafana_dashboard")]
-    assert any("pod-resources.json" in c["data"] for c in dashboards)
+    expected = {r.get("alert") or r.get("record")
+                for path in (ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml")
+                for g in (yaml.safe_load(path.read_text()) or {}).get("groups", []) for r in g["rules"]}
+    assert names == expected
+    loaded = {key for c in objects(docs, "ConfigMap").values()
+              if c["metadata"]["labels"].get("grafana_dashboard") for key in c["data"]}
+    assert {p.name for p in (ROOT / "monitoring" / "dashboards").glob("*.json")} | {"pod-resources.json"} == loaded
 
 
 def test_dockerfile_runs_every_command_as_non_root_from_a_pinned_base():
