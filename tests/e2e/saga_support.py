@@ -10,8 +10,7 @@ import httpx
 from sqlalchemy import text
 
 from chassis.service import Service
-from tests.e2e.conftest import Account, profile_of, register
-from tests.e2e.test_menus_and_plans import new_restaurant
+from tests.e2e.helpers import Account, new_restaurant, profile_of, register
 from tests.support import poll_until
 
 DISHES = [("Borscht", 350, "soup"), ("Stroganoff", 700, "main"), ("Kompot", 90, "drink")]

@@ -9,14 +9,14 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.e2e.conftest import profile_of, register
+from chassis import local
+from tests.e2e.helpers import profile_of, register
 from tests.support import TopicReader
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("auth", "users", "records", "restaurants", "recommendations", "orders", "payments", "delivery",
-            "notifications")
-SERVICE_PORTS = {name: 8101 + i for i, name in enumerate(SERVICES)}  # as stack/stack.py assigns them
+SERVICE_PORTS = {name: local.service_port(name) for name in local.SERVICES}
 
 
 def test_correlation_id_travels_from_the_request_through_events_to_the_next_service(api: httpx.Client) -> None:
@@ -67,6 +67,7 @@ def test_unknown_paths_are_problems_too(api: httpx.Client) -> None:
     assert "/auth" in resp.json()["detail"]
 
 
+@pytest.mark.disruptive
 def test_profile_processor_survives_a_restart_without_doubling(api: httpx.Client) -> None:
     # Exactly-once under crashes is covered in depth by the stack's consumer tests; here: the real
     # processor, killed, catches up on what was registered meanwhile.

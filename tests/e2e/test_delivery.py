@@ -25,7 +25,7 @@ from apis.restaurants.events import DayPrepared, OrderReserved
 from chassis.events import Event
 from chassis.service import Service
 from chassis.settings import stack_settings
-from tests.e2e.conftest import Account, admin, register, staff
+from tests.e2e.helpers import Account, admin, register, staff
 from tests.support import TopicReader, poll_until
 
 BOOKINGS = stack_settings().topic("delivery.booking")

@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 
 from chassis.lag import consumer_lag
 from chassis.settings import stack_settings
-from tests.e2e.conftest import Account, profile_of, register, staff
+from tests.e2e.helpers import Account, profile_of, register, staff
 from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +169,7 @@ def test_every_event_delivered_twice_changes_no_total(api: httpx.Client) -> None
     assert daily(api, me) == expected
 
 
+@pytest.mark.disruptive
 def test_worker_killed_recovers_its_tables_and_a_replay_from_the_beginning_changes_nothing(
         api: httpx.Client) -> None:
     stack = [sys.executable, str(ROOT / "stack" / "stack.py")]

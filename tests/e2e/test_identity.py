@@ -7,7 +7,7 @@ import threading
 import httpx
 
 from chassis.service import Service
-from tests.e2e.conftest import client, profile_of, register
+from tests.e2e.helpers import client, profile_of, register
 from tests.support import TopicReader
 
 

@@ -3,50 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
 
 import httpx
 import pytest
 
 from chassis.service import Service
-from tests.e2e.conftest import Account, admin, profile_of, register, staff
+from tests.e2e.helpers import (
+    MENU,
+    WEEK,
+    admin,
+    known_to_recommendations,
+    new_restaurant,
+    plan_body,
+    profile_of,
+    register,
+    staff,
+)
 from tests.support import TopicReader, poll_until
-
-WEEK = date(2026, 11, 30)
-
-
-def new_restaurant(api: httpx.Client, dishes: list[tuple[str, int, str]], capacity: int = 100) -> tuple[str, list]:
-    boss = admin(api)
-    resp = api.post("/restaurants", headers=boss.auth, json={
-        "name": f"Test kitchen {uuid.uuid4().hex[:8]}", "address": "1 Test Street", "daily_capacity": capacity})
-    assert resp.status_code == 201, resp.text
-    rid = resp.json()["id"]
-    made = []
-    for text, calories, kind in dishes:
-        d = api.post(f"/restaurants/{rid}/dishes", headers=boss.auth,
-                     json={"text": text, "calories": calories, "kind": kind, "price": 100 + calories})
-        assert d.status_code == 201, d.text
-        made.append(d.json())
-    return rid, made
-
-
-MENU = [("Porridge", 350, "breakfast"), ("Borscht", 350, "soup"), ("Stroganoff", 700, "main"),
-        ("Pelmeni", 620, "main"), ("Greek salad", 290, "salad"), ("Honey cake", 430, "dessert"),
-        ("Kompot", 90, "drink"), ("Buckwheat", 180, "side")]
-
-
-def known_to_recommendations(api: httpx.Client, manager: Account, user: Account, rid: str, dish_ids: list[str]):
-    """Wait until recommendations' own copies (fed by events) know the user and the dishes."""
-    def ready() -> bool:
-        resp = api.post("/recommendations", headers=manager.auth, json=plan_body(user, rid, dish_ids[:1]))
-        return resp.status_code == 201 or (resp.status_code, resp.json()["detail"])
-    return poll_until(lambda: ready() is True, 30, "recommendations to copy the user and the menu")
-
-
-def plan_body(user: Account, rid: str, dish_ids: list[str], week: date = WEEK) -> dict:
-    return {"user_id": user.user_id, "restaurant_id": rid, "week_start": week.isoformat(), "comment": "eat well",
-            "days": [{"date": (week + timedelta(days=i)).isoformat(),
-                      "meals": [{"meal": "lunch", "dish_ids": list(dish_ids)}]} for i in range(7)]}
 
 
 def test_staff_change_only_their_own_restaurants_menu(api: httpx.Client) -> None:

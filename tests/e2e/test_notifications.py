@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from confluent_kafka import Producer
 
 from apis.delivery.events import DayDelivered, DayPickedUp
@@ -39,7 +40,7 @@ from chassis.events import Event
 from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
-from tests.e2e.conftest import Account, admin, client, register, staff
+from tests.e2e.helpers import Account, admin, client, register, staff
 from tests.support import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,6 +267,7 @@ def stack(cmd: str, part: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), cmd, part], check=True)
 
 
+@pytest.mark.disruptive
 def test_notifier_killed_mid_stream_misses_nothing_and_doubles_nothing(api: httpx.Client) -> None:
     user = register(api)
     wait_for(api, user, 1)

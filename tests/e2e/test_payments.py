@@ -24,7 +24,7 @@ from chassis.events import Event
 from chassis.outbox import inbox, outbox
 from chassis.service import Service
 from chassis.settings import stack_settings
-from tests.e2e.conftest import Account, client, register
+from tests.e2e.helpers import Account, client, register
 from tests.support import TopicReader, poll_until
 
 PAYMENTS = Service("payments")

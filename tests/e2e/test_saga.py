@@ -9,10 +9,12 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 
+from chassis import local
 from chassis.service import Service
-from tests.e2e.conftest import admin, client, staff
+from tests.e2e.helpers import admin, client, staff
 from tests.e2e.saga_support import (
     customer,
     held_portions,
@@ -99,6 +101,7 @@ def test_kitchen_capacity_exceeded_rejects_with_the_reason(api: httpx.Client) ->
     wait_status(api, me, third, "AWAITING_PAYMENT")
 
 
+@pytest.mark.disruptive
 def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_stale(api: httpx.Client) -> None:
     rid, dishes = restaurant(api)
     me = customer(api)
@@ -176,6 +179,7 @@ def test_cancel_before_payment_releases_everything(api: httpx.Client) -> None:
     assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 10_000
 
 
+@pytest.mark.disruptive
 def test_pay_rules_pending_refused_wrong_amount_refused_twice_charged_once(api: httpx.Client) -> None:
     rid, dishes = restaurant(api)
     me = customer(api, funds=10_000)
@@ -235,6 +239,7 @@ def test_idempotency_key_and_natural_key(api: httpx.Client) -> None:
     assert len(listed) == 2
 
 
+@pytest.mark.disruptive
 def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
     import os
 
@@ -257,6 +262,7 @@ def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
     poll_until(refused, 30, "payments to refuse the expired order")
 
 
+@pytest.mark.disruptive
 def test_payment_racing_a_cancellation_is_refunded_and_nothing_stays_reserved(api: httpx.Client) -> None:
     """The cancellation reaches orders first; the payment lands before payments has heard of it
     (its processor is held back). Orders keeps CANCELLED, the kitchen and courier do not confirm a
@@ -311,7 +317,7 @@ def test_payment_first_wins_and_a_late_cancel_is_refused(api: httpx.Client) -> N
 
 
 def test_saga_metrics_are_exported(api: httpx.Client) -> None:
-    body = httpx.get("http://127.0.0.1:8106/metrics").text
+    body = httpx.get(f"http://127.0.0.1:{local.service_port('orders')}/metrics").text
     for name in ("calories_sagas_started_total", 'calories_sagas_finished_total{outcome="CANCELLED"}',
                  'calories_sagas_in_flight{status="AWAITING_PAYMENT"}', "calories_saga_oldest_open_age_seconds",
                  "calories_saga_compensations_total"):

@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from confluent_kafka import Producer, TopicPartition
 from sqlalchemy import text
 
 from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
-from tests.e2e.conftest import client
+from tests.e2e.helpers import client
 from tests.e2e.saga_support import (
     customer,
     held_portions,
@@ -31,6 +32,8 @@ from tests.e2e.saga_support import (
 from tests.support import TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# Kills processors and Connect: runs alone, after the parallel part of the suite.
+pytestmark = pytest.mark.disruptive
 STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
 PROCESSORS = ["restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders", "connect"]
 SAGA_TOPICS = ["calories.orders.order", "calories.restaurants.reservation", "calories.delivery.booking",

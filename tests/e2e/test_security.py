@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 
 from apis.auth.keys import SigningKey
 from apis.auth.settings import AuthSettings
-from tests.e2e.conftest import admin, client, profile_of, register, staff
+from tests.e2e.helpers import admin, client, profile_of, register, staff
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import uuid
 
+import pytest
 from confluent_kafka import Producer
 from sqlalchemy import func, select
 
@@ -14,7 +15,8 @@ from chassis.db import UnitOfWork
 from chassis.lag import consumer_lag
 from chassis.settings import stack_settings
 from tests.integration import probe
-from tests.integration.conftest import STACK, TopicReader, poll_until
+from tests.integration.conftest import STACK
+from tests.support import TopicReader, poll_until
 
 GROUP = f"calories-{probe.CONSUMER}"  # Faust's consumer group is the app id
 
@@ -57,6 +59,7 @@ def test_redelivered_events_have_no_second_effect(probe_worker, probe_reader: To
     assert applied(keys) == (5, 5)
 
 
+@pytest.mark.disruptive
 def test_connect_crash_mid_burst_loses_nothing_and_doubles_nothing(probe_worker,
                                                                    probe_reader: TopicReader) -> None:
     keys = [f"burst-{uuid.uuid4()}" for _ in range(8)]

@@ -8,7 +8,7 @@ from confluent_kafka import Message
 
 from chassis.db import UnitOfWork
 from tests.integration import probe
-from tests.integration.conftest import TopicReader
+from tests.support import TopicReader
 
 
 def headers(msg: Message) -> dict[str, str]:

@@ -93,9 +93,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def short_load() -> None:
     """One pass through every service: a restaurant and its menu, a customer with a goal and a
     diary entry, an order paid to ACTIVE, a manager's plan published, notifications read."""
-    from tests.e2e.conftest import client, staff
+    from tests.e2e.helpers import client, known_to_recommendations, plan_body, staff
     from tests.e2e.saga_support import customer, order_body, pay, place, restaurant, unique_dates, wait_status
-    from tests.e2e.test_menus_and_plans import known_to_recommendations, plan_body
 
     with client() as api:
         rid, dishes = restaurant(api)
