@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) stack/stack.py
-.PHONY: up down status test unit integration lint schemas bench-outbox bench-diary bench-saga clean-stack venv
+.PHONY: up down status test unit integration service lint schemas bench-outbox bench-diary bench-saga clean-stack venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,9 +47,16 @@ unit: venv
 integration: venv
 	@$(PY) -m pytest tests/integration -q
 
+## Use cases on the stack's Postgres, each in a rolled-back transaction (needs `make up`; < 1 min).
+service: venv
+	@$(PY) -m pytest tests/service -q -p no:cacheprovider
+
 ## Everything CI checks: lint, the stack up, schema compatibility (check before register), all tests.
+## Two passes: the tests that leave the stack alone, two at a time (pytest-xdist); then, alone, the
+## ones marked `disruptive` (they kill, stop or restart parts of the stack).
 test: lint up
-	@$(PY) -m pytest tests -q -p no:cacheprovider
+	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 -m "not disruptive"
+	@$(PY) -m pytest tests -q -p no:cacheprovider -m disruptive
 
 bench-outbox: up
 	@$(PY) -m loadtest.bench_outbox
