@@ -12,16 +12,18 @@ from stack.parts import LOGS, STATE, Part, fail, log, port_open
 
 def start_one(part: Part) -> str | None:
     """Start `part` and wait until it is healthy; an error message, or None."""
-    if part.pid() and part.healthy():
-        log(f"{part.name}: already running (pid {part.pid()})")
+    t0 = time.monotonic()
+    if (pid := part.pid()) and part.healthy():
+        log(f"{part.name}: already running (pid {pid})")
         return None
-    foreign = [p for p in part.ports if port_open(p)] if part.pid() is None else []
-    if foreign:
+    if pid:  # ours and alive, still starting: wait for it, never start a second copy
+        log(f"{part.name}: running (pid {pid}), not healthy yet: waiting")
+    elif foreign := [p for p in part.ports if port_open(p)]:
         return (f"{part.name}: something not started from {STATE} already answers on port {foreign[0]}; "
                 "stop it or move ours with the CALORIES_*_PORT variables")
-    log(f"{part.name}: starting")
-    t0 = time.monotonic()
-    part.start()
+    else:
+        log(f"{part.name}: starting")
+        part.start()
     while not part.healthy():
         if part.pid() is None:
             return f"{part.name} exited during start-up; read {part.logfile}"
