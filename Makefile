@@ -75,3 +75,13 @@ clean-stack: down
 .PHONY: charts-check
 charts-check: venv
 	@$(PY) -m pytest tests/charts -q -p no:cacheprovider
+
+## Load test (locust journeys, Kafka lag, saga funnel, CPU/memory, the machine's limits) against the
+## running stack (`make up` first; it is never started or stopped here). Bounded: ~3 min / ~8 min.
+## Writes CSV, HTML, plots and report.md to docs/loadtest/short and docs/loadtest/full.
+.PHONY: loadtest loadtest-full
+loadtest: venv
+	@$(PY) -m loadtest.run --profile short
+
+loadtest-full: venv
+	@$(PY) -m loadtest.run --profile full

@@ -1,0 +1,281 @@
+"""What the stack does while locust loads it, sampled into CSV files of a run folder.
+
+* `lag.csv` — per consumer group of the ten stream processors (`calories-<processor>`), the
+  committed lag summed over its partitions (log-end offset minus committed offset, as
+  `chassis.lag` and the monitoring exporter count it).
+* `probe.csv` — outbox → consumed latency: a probe event (`tests.integration.probe`) committed
+  through a unit of work into the stacktest database's outbox twice a second, read back from
+  `calories.stacktest.probe` (WAL → Debezium → Kafka → consumer, the path every event takes).
+* `processes.csv` — CPU (share of one core) and resident memory of every part of the stack, from
+  `.stack/run/<part>.pid` and `/proc` (the part's process and its descendants: Postgres' backends).
+* `saga.csv` — orders' saga gauges from its `/metrics` (stack-wide, other users' orders included).
+
+When a Prometheus of the monitoring stack answers (`CALORIES_PROMETHEUS_PORT`, 9090) and scrapes
+the project's exporter, lag and processes are read from it (`kafka_consumergroup_lag_sum`,
+`calories_process_*`); otherwise they are sampled directly. `source` says which, in each row.
+Every sampler only reads, except the probe's one-row transactions in the scratch database.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+from chassis import local
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+RUN_PIDS = Path(os.environ.get("CALORIES_STACK_DIR", local.ROOT / ".stack")) / "run"
+BOOTSTRAP = f"127.0.0.1:{local.KAFKA_PORT}"
+GROUPS = [f"{local.TOPIC_PREFIX}-{p}" for p in local.PROCESSORS]
+PROMETHEUS = f"http://127.0.0.1:{os.environ.get('CALORIES_PROMETHEUS_PORT', '9090')}"
+
+
+class Series:
+    def __init__(self, path: Path, header: list[str]):
+        self.path, self.lock = path, threading.Lock()
+        with path.open("w", newline="") as f:
+            csv.writer(f).writerow(header)
+
+    def write(self, rows: list[list]) -> None:
+        with self.lock, self.path.open("a", newline="") as f:
+            csv.writer(f).writerows(rows)
+
+
+# ------------------------------------------------------------------------------ processes
+
+def _stat(pid: int) -> tuple[int, float, int] | None:
+    """(ppid, cpu seconds incl. reaped children, rss bytes) of a process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    f = raw[raw.rindex(")") + 2:].split()
+    return int(f[1]), sum(int(f[i]) for i in (11, 12, 13, 14)) / CLK_TCK, int(f[21]) * PAGE
+
+
+def parts() -> dict[str, int]:
+    out = {}
+    for pidfile in sorted(RUN_PIDS.glob("*.pid")):
+        try:
+            out[pidfile.stem] = int(pidfile.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+    seen, unique = set(), {}
+    for name, pid in out.items():  # nginx's own pid file repeats the gateway's
+        if pid not in seen:
+            seen.add(pid)
+            unique[name] = pid
+    return unique
+
+
+def process_snapshot() -> dict[str, tuple[float, int]]:
+    """{part: (cpu seconds, rss bytes)} over each part's process tree."""
+    procs = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (s := _stat(int(entry.name))):
+            procs[int(entry.name)] = s
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {}
+    for name, root in parts().items():
+        if root not in procs:
+            continue
+        tree, todo = [], [root]
+        while todo:
+            p = todo.pop()
+            tree.append(p)
+            todo.extend(children.get(p, ()))
+        out[name] = (sum(procs[p][1] for p in tree), sum(procs[p][2] for p in tree))
+    return out
+
+
+# ------------------------------------------------------------------------------------ kafka
+
+class Lag:
+    def __init__(self):
+        from confluent_kafka.admin import AdminClient
+
+        self.admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+
+    def sample(self) -> dict[str, int]:
+        from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        committed = {}
+        for g in GROUPS:
+            try:
+                res = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)],
+                                                             request_timeout=5)[g].result()
+                committed[g] = [(tp.topic, tp.partition, tp.offset) for tp in res.topic_partitions or []]
+            except Exception:
+                continue
+        tps = {(t, p) for rows in committed.values() for t, p, _ in rows}
+        ends = {}
+        if tps:
+            futures = self.admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in tps},
+                                              request_timeout=5)
+            for tp, fut in futures.items():
+                try:
+                    ends[(tp.topic, tp.partition)] = fut.result().offset
+                except Exception:
+                    continue
+        return {g: sum(max(ends[(t, p)] - max(off, 0), 0) for t, p, off in rows if (t, p) in ends)
+                for g, rows in committed.items()}
+
+
+# ---------------------------------------------------------------------------------- prometheus
+
+def prometheus_ready() -> bool:
+    try:
+        with urllib.request.urlopen(f"{PROMETHEUS}/api/v1/query?query=up%7Bjob%3D~%22exporter.*%22%7D",
+                                    timeout=2) as r:
+            return any(float(x["value"][1]) == 1 for x in json.load(r)["data"]["result"])
+    except Exception:
+        return False
+
+
+def prom_query(q: str) -> list[dict]:
+    url = f"{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    with urllib.request.urlopen(url, timeout=3) as r:
+        return json.load(r)["data"]["result"]
+
+
+# ---------------------------------------------------------------------------------- the sampler
+
+class Sampler:
+    def __init__(self, run_dir: Path, every: float = 2.0, probe_every: float = 0.5):
+        self.dir, self.every, self.probe_every = run_dir, every, probe_every
+        self.stop = threading.Event()
+        self.use_prometheus = prometheus_ready()
+        self.lag = Series(run_dir / "lag.csv", ["t", "source", "group", "lag"])
+        self.procs = Series(run_dir / "processes.csv", ["t", "source", "process", "cpu_cores", "rss_mb"])
+        self.saga = Series(run_dir / "saga.csv", ["t", "metric", "value"])
+        self.probe = Series(run_dir / "probe.csv", ["t", "event_id", "ms"])
+        self.latest_cpu: dict[str, float] = {}
+        self.latest_lag: dict[str, int] = {}
+        self.threads = [threading.Thread(target=f, daemon=True, name=f.__name__)
+                        for f in (self._loop_lag, self._loop_procs, self._loop_saga, self._loop_probe)]
+
+    def start(self) -> Sampler:
+        for t in self.threads:
+            t.start()
+        return self
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=15)
+
+    def _guard(self, fn) -> None:
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                fn()
+            except Exception as exc:  # a sample missed is a gap in the plot, not a failed run
+                print(f"[sampler] {fn.__name__}: {exc}", flush=True)
+            self.stop.wait(max(0.0, self.every - (time.monotonic() - t0)))
+
+    def _loop_lag(self) -> None:
+        lag = None if self.use_prometheus else Lag()
+
+        def once():
+            now = time.time()
+            if self.use_prometheus:
+                groups = "|".join(GROUPS)
+                res = prom_query(f'sum by (consumergroup) (kafka_consumergroup_lag_sum{{consumergroup=~"{groups}"}})')
+                values = {r["metric"]["consumergroup"]: int(float(r["value"][1])) for r in res}
+            else:
+                values = lag.sample()
+            self.latest_lag = values
+            self.lag.write([[f"{now:.3f}", "prometheus" if self.use_prometheus else "kafka", g, v]
+                            for g, v in sorted(values.items())])
+        self._guard(once)
+
+    def _loop_procs(self) -> None:
+        prev: dict[str, tuple[float, float]] = {}
+
+        def once():
+            now = time.time()
+            if self.use_prometheus:
+                cpu = {r["metric"]["process"]: float(r["value"][1]) for r in
+                       prom_query("rate(calories_process_cpu_seconds_total[10s])")}
+                rss = {r["metric"]["process"]: float(r["value"][1]) for r in
+                       prom_query("calories_process_resident_memory_bytes")}
+                rows = [[f"{now:.3f}", "prometheus", p, f"{cpu[p]:.3f}", f"{rss.get(p, 0) / 2**20:.1f}"]
+                        for p in sorted(cpu)]
+                self.latest_cpu = cpu
+            else:
+                snap, rows = process_snapshot(), []
+                for p, (cpu_s, rss) in sorted(snap.items()):
+                    if p in prev and now > prev[p][0]:
+                        share = max(cpu_s - prev[p][1], 0.0) / (now - prev[p][0])
+                        rows.append([f"{now:.3f}", "proc", p, f"{share:.3f}", f"{rss / 2**20:.1f}"])
+                        self.latest_cpu[p] = share
+                    prev[p] = (now, cpu_s)
+            self.procs.write(rows)
+        self._guard(once)
+
+    def _loop_saga(self) -> None:
+        url = f"http://127.0.0.1:{local.service_port('orders')}/metrics"
+
+        def once():
+            now = time.time()
+            with urllib.request.urlopen(url, timeout=3) as r:
+                text = r.read().decode()
+            rows = []
+            for line in text.splitlines():
+                if line.startswith(("calories_sagas_", "calories_saga_")) and not line.startswith("#"):
+                    name, value = line.rsplit(" ", 1)
+                    if "_created" not in name:
+                        rows.append([f"{now:.3f}", name, value])
+            self.saga.write(rows)
+        self._guard(once)
+
+    def _loop_probe(self) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        from chassis.db import UnitOfWork
+        from chassis.settings import stack_settings
+        from tests.integration import probe
+
+        probe.prepare()
+        settings = stack_settings()
+        topic = settings.topic(probe.ProbeHappened.aggregate_type)
+        consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"loadtest-{uuid.uuid4().hex}",
+                             "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+        parts_ = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.assign([TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p))[1])
+                         for p in parts_])
+        committed: dict[str, float] = {}
+        seq = 0
+        next_write = time.monotonic()
+        try:
+            while not self.stop.is_set():
+                if time.monotonic() >= next_write:
+                    event = probe.ProbeHappened(aggregate_id=f"loadtest-{uuid.uuid4().hex[:6]}", seq=seq)
+                    try:
+                        with UnitOfWork(probe.sessions(), probe.codec()) as uow:
+                            uow.publish(event)
+                            uow.commit()
+                        committed[str(event.event_id)] = time.time()
+                    except Exception as exc:
+                        print(f"[sampler] probe write: {exc}", flush=True)
+                    seq += 1
+                    next_write += self.probe_every
+                msg = consumer.poll(0.02)
+                if msg is not None and msg.error() is None:
+                    event_id = dict(msg.headers() or [])["event_id"].decode()
+                    if (t0 := committed.pop(event_id, None)) is not None:
+                        now = time.time()
+                        self.probe.write([[f"{now:.3f}", event_id, f"{(now - t0) * 1000:.1f}"]])
+        finally:
+            consumer.close()
