@@ -27,6 +27,7 @@ up: venv
 	@$(STACK) status
 	@$(PY) stack/seed.py
 	@echo "[make] the HTTP entry is http://localhost:$${CALORIES_GATEWAY_PORT:-8000}"
+	@echo "[make] Prometheus (every part's metrics, rules and alerts) is http://127.0.0.1:$${CALORIES_PROMETHEUS_PORT:-9090}"
 
 ## Stop everything: the apps, Connect and the registry at once, then Kafka and Postgres.
 down:

@@ -29,6 +29,13 @@ REGISTRY_PORT = _port("REGISTRY", 8081)
 REGISTRY_MANAGEMENT_PORT = _port("REGISTRY_MANAGEMENT", 8084)
 GATEWAY_PORT = _port("GATEWAY", 8000)
 
+# Monitoring (monitoring/local_stack.py): Prometheus, the project's exporter (monitoring/exporter.py)
+# and the JMX exporter agents inside Kafka and Kafka Connect.
+PROMETHEUS_PORT = _port("PROMETHEUS", 9090)
+EXPORTER_PORT = _port("EXPORTER", 9310)
+KAFKA_JMX_PORT = _port("KAFKA_JMX", 9404)
+CONNECT_JMX_PORT = _port("CONNECT_JMX", 9405)
+
 # The HTTP services, each with its own port behind the gateway (which routes /<service>/...).
 SERVICES: dict[str, int] = {
     "auth": 8101,

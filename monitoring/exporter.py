@@ -82,7 +82,7 @@ log = logging.getLogger("monitoring.exporter")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-DEFAULT_PORT = int(os.environ.get("CALORIES_EXPORTER_PORT", "9310"))
+DEFAULT_PORT = local.EXPORTER_PORT  # CALORIES_EXPORTER_PORT
 ENGINES = {"postgres": "postgres", "kafka": "kafka", "connect": "connect", "registry": "registry",
            "gateway": "gateway", "prometheus": "monitoring", "exporter": "monitoring"}
 

@@ -8,14 +8,15 @@ Standard library only (like `stack/stack.py`, which calls these functions):
     mon.ensure_tools()                                   # Prometheus + promtool (Debian), the JMX agent jar (Maven)
     kafka_cmd = [..., *mon.jvm_flags("kafka"), ...]      # before the main class of Kafka ...
     connect_cmd = [..., *mon.jvm_flags("connect"), ...]  # ... and of Kafka Connect
-    mon.spawn_args_prometheus(state_dir)  -> (argv, env) # then start it as a part named "prometheus"
-    mon.spawn_args_exporter(state_dir)    -> (argv, env) # and a part named "exporter"
+    argv, env = mon.exporter_args(state_dir)             # the part named "exporter"
+    argv = mon.prometheus_args(state_dir)                # and the part named "prometheus"
     mon.prometheus_ready(), mon.exporter_ready()         # health checks for `make status`
 
-Ports (each moves with its variable): Prometheus `CALORIES_PROMETHEUS_PORT` (9090), the project's
-exporter `CALORIES_EXPORTER_PORT` (9310), Kafka's JMX agent `CALORIES_KAFKA_JMX_PORT` (9404),
-Connect's `CALORIES_CONNECT_JMX_PORT` (9405). The scrape targets come from `chassis.local`
-(SERVICES, PROCESSORS), each labelled `process="<part name>"` and `service="<owning service>"`.
+Ports (in chassis/local.py, each moves with its variable): Prometheus `CALORIES_PROMETHEUS_PORT`
+(9090), the project's exporter `CALORIES_EXPORTER_PORT` (9310), Kafka's JMX agent
+`CALORIES_KAFKA_JMX_PORT` (9404), Connect's `CALORIES_CONNECT_JMX_PORT` (9405). The scrape targets
+come from `chassis.local` (SERVICES, PROCESSORS), each labelled `process="<part name>"` and
+`service="<owning service>"`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import os
 import shutil
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 from string import Template
 
@@ -35,20 +34,16 @@ if str(ROOT) not in sys.path:  # stack/stack.py runs as a script
     sys.path.insert(0, str(ROOT))
 
 from chassis import local  # noqa: E402 - stdlib-only module
+from stack.parts import STATE, http_ok  # noqa: E402 - the stack's state folder and health check
 
 HERE = Path(__file__).resolve().parent
 PROMETHEUS_DIR = HERE / "prometheus"
 JMX_DIR = HERE / "jmx"
-STATE = Path(os.environ.get("CALORIES_STACK_DIR", ROOT / ".stack")).resolve()
 
-
-def _port(name: str, default: int) -> int:
-    return int(os.environ.get(f"CALORIES_{name}_PORT", str(default)))
-
-
-PROMETHEUS_PORT = _port("PROMETHEUS", 9090)
-EXPORTER_PORT = _port("EXPORTER", 9310)
-JMX_PORTS = {"kafka": _port("KAFKA_JMX", 9404), "connect": _port("CONNECT_JMX", 9405)}
+# The ports live with every other local port in chassis/local.py (each moves with its variable).
+PROMETHEUS_PORT = local.PROMETHEUS_PORT
+EXPORTER_PORT = local.EXPORTER_PORT
+JMX_PORTS = {"kafka": local.KAFKA_JMX_PORT, "connect": local.CONNECT_JMX_PORT}
 JMX_AGENT = ("io.prometheus.jmx", "jmx_prometheus_javaagent", "1.0.1")  # newest Maven Central serves here
 SCRAPE_INTERVAL = os.environ.get("CALORIES_SCRAPE_INTERVAL", "5s")
 # The payment deadline the saga alert compares with (apis/orders/settings.py, same variable).
@@ -234,24 +229,18 @@ def spawn_args_exporter(state: Path = STATE) -> tuple[list[str], dict[str, str]]
     return exporter_args(state)
 
 
-def _ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return 200 <= resp.status < 300
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def prometheus_ready(port: int | None = None) -> bool:
-    return _ok(f"http://127.0.0.1:{port or PROMETHEUS_PORT}/-/ready")
+    return http_ok(f"http://127.0.0.1:{port or PROMETHEUS_PORT}/-/ready")
 
 
 def exporter_ready(port: int | None = None) -> bool:
-    return _ok(f"http://127.0.0.1:{port or EXPORTER_PORT}/metrics")
+    # Its /metrics is all it serves, computed at each request (the whole stack's /proc, Postgres and
+    # Kafka): seconds on a busy machine, so it gets Prometheus' scrape timeout for it (8 s), not 2 s.
+    return http_ok(f"http://127.0.0.1:{port or EXPORTER_PORT}/metrics", timeout=8)
 
 
 def jmx_ready(part: str) -> bool:
-    return _ok(f"http://127.0.0.1:{JMX_PORTS[part]}/metrics")
+    return http_ok(f"http://127.0.0.1:{JMX_PORTS[part]}/metrics")
 
 
 def main(argv: list[str]) -> int:

@@ -25,6 +25,8 @@ def app_env() -> dict[str, str]:
         "PG": local.PG_PORT, "KAFKA": local.KAFKA_PORT, "KAFKA_CONTROLLER": local.KAFKA_CONTROLLER_PORT,
         "CONNECT": local.CONNECT_PORT, "REGISTRY": local.REGISTRY_PORT,
         "REGISTRY_MANAGEMENT": local.REGISTRY_MANAGEMENT_PORT, "GATEWAY": local.GATEWAY_PORT,
+        "PROMETHEUS": local.PROMETHEUS_PORT, "EXPORTER": local.EXPORTER_PORT,
+        "KAFKA_JMX": local.KAFKA_JMX_PORT, "CONNECT_JMX": local.CONNECT_JMX_PORT,
         **{s.upper(): local.service_port(s) for s in local.SERVICES},
         **{p.upper(): local.processor_port(p) for p in local.PROCESSORS},
     }
@@ -59,15 +61,24 @@ def processor_part(name: str) -> Part:
                 grace=5)
 
 
-def gateway_start() -> None:
-    (RUN / "nginx").mkdir(exist_ok=True)
-    os.chmod(RUN / "nginx", 0o777)  # nginx's workers run as www-data when started as root
-    routes = "".join(fill("nginx-route", service=s, port=local.service_port(s))
-                     for s in local.SERVICES)
+def route_settings(service: str) -> dict[str, object]:
+    """What stack/etc/nginx-route.tmpl is filled with for one service."""
+    return {"service": service, "port": local.service_port(service)}
+
+
+def gateway_settings() -> dict[str, object]:
+    """What stack/etc/nginx.conf.tmpl is filled with: the port, a route per service, the 404 body."""
+    routes = "".join(fill("nginx-route", **route_settings(s)) for s in local.SERVICES)
     not_found = json.dumps({"type": "about:blank", "title": "Not Found", "status": 404,
                             "detail": "No service serves this path; the prefixes are "
                                       + ", ".join(f"/{s}" for s in local.SERVICES) + "."})
-    conf = render("nginx.conf", gateway_port=local.GATEWAY_PORT, routes=routes.rstrip("\n"), not_found=not_found)
+    return {"gateway_port": local.GATEWAY_PORT, "routes": routes.rstrip("\n"), "not_found": not_found}
+
+
+def gateway_start() -> None:
+    (RUN / "nginx").mkdir(exist_ok=True)
+    os.chmod(RUN / "nginx", 0o777)  # nginx's workers run as www-data when started as root
+    conf = render("nginx.conf", **gateway_settings())
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     spawn("gateway", [nginx, "-c", str(conf), "-p", str(STATE), "-e", str(LOGS / "gateway.log")])
 

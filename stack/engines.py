@@ -1,5 +1,7 @@
 """The engines: Postgres (Debian's), Kafka in KRaft mode, Apicurio Registry and Kafka Connect with
-Debezium (jars from Maven Central). Their settings are templates in stack/etc/."""
+Debezium (jars from Maven Central). Their settings are templates in stack/etc/. And the monitoring
+(monitoring/local_stack.py): the project's exporter and Prometheus, with the JMX exporter agent
+inside Kafka and Connect."""
 
 from __future__ import annotations
 
@@ -12,11 +14,31 @@ import uuid
 from pathlib import Path
 
 from chassis import local
-from stack.parts import DATA, ETC, LIB, LOGS, RUN, Part, fail, fill, http_ok, log, port_open, render, spawn
+from monitoring import local_stack as mon
+from stack.parts import DATA, ETC, LIB, LOGS, ROOT, RUN, STATE, Part, fail, fill, http_ok, log, port_open, render, spawn
 from stack.provision import PG_BIN
 
 PGDATA = DATA / "pg"
 INCLUDE = f"include '{ETC / 'postgresql.conf'}'  # calories local stack\n"
+
+
+def engine_settings() -> dict[str, dict[str, object]]:
+    """What each engine's template (stack/etc/<name>.tmpl) is filled with, besides fill()'s defaults:
+    the one place, so that a unit test fills every template with exactly these."""
+    return {
+        "pg_hba.conf": {},
+        "postgresql.conf": {"pg_port": local.PG_PORT},
+        "log4j2.properties": {},
+        "kafka.properties": {"kafka_port": local.KAFKA_PORT, "controller_port": local.KAFKA_CONTROLLER_PORT},
+        "connect.properties": {"kafka_port": local.KAFKA_PORT, "connect_port": local.CONNECT_PORT},
+        "registry.env": {"pg_port": local.PG_PORT, "registry_port": local.REGISTRY_PORT,
+                         "registry_management_port": local.REGISTRY_MANAGEMENT_PORT,
+                         "registry_password": local.db_password("registry")},
+    }
+
+
+def render_engine(template: str) -> Path:
+    return render(template, **engine_settings()[template])
 
 
 def as_pg_user(cmd: list[str]) -> list[str]:
@@ -41,13 +63,13 @@ def pg_init() -> None:
                                "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]),
                    check=True, stdout=subprocess.DEVNULL)
     with open(PGDATA / "pg_hba.conf", "a") as hba:
-        hba.write(fill("pg_hba.conf"))
+        hba.write(fill("pg_hba.conf", **engine_settings()["pg_hba.conf"]))
 
 
 def pg_start() -> None:
     if not (PGDATA / "PG_VERSION").exists():
         pg_init()
-    render("postgresql.conf", pg_port=local.PG_PORT)  # the port and the rest, at every start
+    render_engine("postgresql.conf")  # the port and the rest, at every start
     conf = PGDATA / "postgresql.conf"
     if INCLUDE not in conf.read_text():
         with open(conf, "a") as f:
@@ -73,26 +95,27 @@ def pg_healthy() -> bool:
     return subprocess.run(ready).returncode == 0
 
 
-def java(heap: str, main: str, *args: str) -> list[str]:
+def java(heap: str, main: str, *args: str, flags: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """`flags` go before the main class (the JMX exporter agent: `mon.jvm_flags(part)`)."""
     return ["java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            f"-Dlog4j2.configurationFile={render('log4j2.properties')}", "-cp", str(LIB / "kafka" / "*"),
-            main, *args]
+            f"-Dlog4j2.configurationFile={render_engine('log4j2.properties')}", "-cp", str(LIB / "kafka" / "*"),
+            *flags, main, *args]
 
 
 def kafka_start() -> None:
-    props = str(render("kafka.properties", kafka_port=local.KAFKA_PORT,
-                       controller_port=local.KAFKA_CONTROLLER_PORT))
+    props = str(render_engine("kafka.properties"))
     if not (DATA / "kafka" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         log("formatting Kafka's KRaft storage")
         subprocess.run(java("128m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", props),
                        check=True, stdout=subprocess.DEVNULL)
-    spawn("kafka", java("512m", "kafka.Kafka", props))
+    spawn("kafka", java("512m", "kafka.Kafka", props, flags=mon.jvm_flags("kafka")))
 
 
 def connect_start() -> None:
-    props = render("connect.properties", kafka_port=local.KAFKA_PORT, connect_port=local.CONNECT_PORT)
-    spawn("connect", java("640m", "org.apache.kafka.connect.cli.ConnectDistributed", str(props)))
+    props = render_engine("connect.properties")
+    spawn("connect", java("640m", "org.apache.kafka.connect.cli.ConnectDistributed", str(props),
+                          flags=mon.jvm_flags("connect")))
 
 
 def java_major(java_bin: str) -> int:
@@ -114,9 +137,7 @@ def registry_java() -> str:
 
 
 def registry_start() -> None:
-    settings = render("registry.env", pg_port=local.PG_PORT, registry_port=local.REGISTRY_PORT,
-                      registry_management_port=local.REGISTRY_MANAGEMENT_PORT,
-                      registry_password=local.db_password("registry"))
+    settings = render_engine("registry.env")
     lines = (line.strip() for line in settings.read_text().splitlines())
     env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
     spawn("registry", [registry_java(), "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -130,10 +151,30 @@ def engine_parts() -> list[Part]:
     return [
         Part("postgres", pg_start, pg_healthy, (local.PG_PORT,), 60, stop_signal=signal.SIGINT, group=False),
         Part("kafka", kafka_start, lambda: port_open(local.KAFKA_PORT),
-             (local.KAFKA_PORT, local.KAFKA_CONTROLLER_PORT), 90),
+             (local.KAFKA_PORT, local.KAFKA_CONTROLLER_PORT, local.KAFKA_JMX_PORT), 90),
         Part("registry", registry_start,
              lambda: http_ok(f"http://127.0.0.1:{local.REGISTRY_MANAGEMENT_PORT}/health/ready"),
              (local.REGISTRY_PORT, local.REGISTRY_MANAGEMENT_PORT), 180, after=("postgres",)),
         Part("connect", connect_start, lambda: http_ok(f"http://127.0.0.1:{local.CONNECT_PORT}/connectors"),
-             (local.CONNECT_PORT,), 180, after=("kafka",)),
+             (local.CONNECT_PORT, local.CONNECT_JMX_PORT), 180, after=("kafka",)),
+    ]
+
+
+def exporter_start() -> None:
+    argv, env = mon.exporter_args(STATE)
+    spawn("exporter", argv, env, cwd=ROOT)
+
+
+def prometheus_start() -> None:
+    spawn("prometheus", mon.prometheus_args(STATE))
+
+
+def monitoring_parts() -> list[Part]:
+    """The project's exporter (it reads Postgres and Kafka) and Prometheus, started last: it scrapes
+    every service, processor, JMX agent and the exporter (ports in chassis/local.py)."""
+    return [
+        Part("exporter", exporter_start, mon.exporter_ready, (local.EXPORTER_PORT,), 60,
+             after=("postgres", "kafka"), grace=5),
+        Part("prometheus", prometheus_start, mon.prometheus_ready, (local.PROMETHEUS_PORT,), 60,
+             after=("postgres", "kafka", "registry", "connect", "exporter")),
     ]

@@ -47,9 +47,9 @@ def render(template: str, **values: object) -> Path:
     return path
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return 200 <= resp.status < 300
     except (urllib.error.URLError, OSError):
         return False

@@ -1,5 +1,7 @@
 """Downloads and installs, once: Postgres and nginx from Debian's packages, Kafka, Connect, Debezium
-and Apicurio Registry from Maven Central (through `mvn`, cached in ~/.m2 and the state folder)."""
+and Apicurio Registry from Maven Central (through `mvn`, cached in ~/.m2 and the state folder); and
+the monitoring's tools (`monitoring/local_stack.py`: Debian's prometheus, its daemon never started,
+and the JMX exporter agent jar into lib/monitoring/)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from monitoring import local_stack as mon
 from stack.parts import DATA, DOWNLOADS, ETC, LIB, LOGS, PLUGINS, ROOT, RUN, fail, log
 
 KAFKA_VERSION = "4.3.1"
@@ -92,3 +95,4 @@ def provision() -> None:
     provision_postgres()
     provision_nginx()
     provision_jvm_parts()
+    mon.ensure_tools()

@@ -1,14 +1,16 @@
 """The local event stack as real processes: provision, start, health-check, stop.
 
-Postgres comes from Debian's packages, Kafka, Kafka Connect, Debezium and Apicurio Registry from
-Maven Central. Everything lives under one state folder (`.stack/`, or CALORIES_STACK_DIR):
-downloads, engines, data, rendered settings (etc/, from the templates in stack/etc/), pid files and
-logs. Ports and the lists of services and processors come from chassis/local.py.
+Postgres (and Prometheus) come from Debian's packages, Kafka, Kafka Connect, Debezium, Apicurio
+Registry (and the JMX exporter agent) from Maven Central. Everything lives under one state folder
+(`.stack/`, or CALORIES_STACK_DIR): downloads, engines, data, rendered settings (etc/, from the
+templates in stack/etc/), pid files and logs. Ports and the lists of services and processors come
+from chassis/local.py.
 
 Standard library only, so it runs before any virtualenv exists.
 Usage: python stack/stack.py {provision|up|apps|down|status|start NAME|stop NAME|restart NAME|kill NAME}
-  up: the engines (Postgres and Kafka, then the registry and Connect); apps: (re)start the services,
-  the stream processors and the HTTP gateway, all at once; down: everything, apps first;
+  up: the engines (Postgres and Kafka, then the registry and Connect) and the monitoring (the exporter
+  after Postgres and Kafka, Prometheus last); apps: (re)start the services, the stream processors
+  and the HTTP gateway, all at once; down: everything, apps first;
   kill: SIGKILL, for crash tests.
 """
 
@@ -22,14 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root: chassis, stack
 
 from stack.apps import app_parts
-from stack.engines import engine_parts
+from stack.engines import engine_parts, monitoring_parts
 from stack.lifecycle import start_all, stop_all
 from stack.parts import RUN, STATE, Part, fail
 from stack.provision import provision
 
 
 def all_parts() -> list[Part]:
-    return [*engine_parts(), *app_parts()]
+    return [*engine_parts(), *monitoring_parts(), *app_parts()]
 
 
 def strays() -> list[Part]:
@@ -39,9 +41,10 @@ def strays() -> list[Part]:
 
 
 def down() -> None:
-    """The apps, Connect and the registry at once (nothing else uses them); then Kafka and Postgres."""
+    """The apps, the monitoring, Connect and the registry at once (nothing else uses them); then
+    Kafka and Postgres."""
     engines = {p.name: p for p in engine_parts()}
-    stop_all([*app_parts(), *strays(), engines["connect"], engines["registry"]])
+    stop_all([*app_parts(), *strays(), *monitoring_parts(), engines["connect"], engines["registry"]])
     stop_all([engines["kafka"], engines["postgres"]])
 
 
@@ -73,7 +76,7 @@ def main(argv: list[str]) -> int:
         provision()
     elif cmd == "up":
         provision()
-        start_all(engine_parts())
+        start_all([*engine_parts(), *monitoring_parts()])
     elif cmd == "apps":
         # Restarted every time, so what runs is the code in the work tree.
         stop_all([*app_parts(), *strays()])
