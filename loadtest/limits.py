@@ -94,7 +94,7 @@ def bare(app: str, path: str, users: int, seconds: int, out: Path) -> dict:
                         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}",
                         "--csv", str(prefix), "--loglevel", "WARNING"], cwd=ROOT,
                        env={**os.environ, "BARE_PATH": path}, check=False, timeout=seconds + 60,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(f"{prefix}_stats.csv") as f:
             row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
         return {"what": f"bare uvicorn {path} ({app}), {users} locust users, {seconds} s",

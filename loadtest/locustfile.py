@@ -116,9 +116,12 @@ def _admin_token(c: httpx.Client) -> str:
     return r.json()["access_token"]
 
 
-@events.test_start.add_listener
+@events.init.add_listener
 def _setup(environment, **_):
-    """This run's restaurants and menus, made by the admin through the API (not in the stats)."""
+    """This run's restaurants and menus, made by the admin through the API before the first user
+    (not in the stats)."""
+    if type(environment.runner).__name__ == "WorkerRunner":
+        return
     with httpx.Client(base_url=environment.host, timeout=30) as c:
         admin = {"Authorization": f"Bearer {_admin_token(c)}"}
         STATE["admin_at"] = time.time()
@@ -134,9 +137,13 @@ def _setup(environment, **_):
                 made.append(d.json())
             STATE["restaurants"].append({"id": rid, "name": name, "dishes": made})
         _wait_for_copies(c)
-    if RUN_DIR:
+
+
+@events.test_start.add_listener
+def _meta(environment, **_):
+    if RUN_DIR:  # "started": the shape's time zero, so steps are windows of wall-clock time
         (RUN_DIR / "meta.json").write_text(json.dumps({
-            "run": RUN, "mode": MODE, "started": time.time(), "host": environment.host,
+            "run": RUN, "mode": MODE, "started": STATE.get("t0", time.time()), "host": environment.host,
             "step_users": STEP_USERS, "step_seconds": STEP_SECONDS, "max_users": MAX_USERS,
             "hold_seconds": HOLD_SECONDS, "spawn_rate": SPAWN_RATE, "rate": RATE, "rate_seconds": RATE_SECONDS,
             "rate_users": RATE_USERS, "restaurants": [r["id"] for r in STATE["restaurants"]]}, indent=1))
@@ -465,6 +472,7 @@ class DayShape(LoadTestShape):
 
     def tick(self):
         t = self.get_run_time()
+        STATE.setdefault("t0", time.time() - t)
         if MODE == "rate":
             return (RATE_USERS, SPAWN_RATE) if t < RATE_SECONDS else None
         steps = math.ceil(MAX_USERS / STEP_USERS)

@@ -73,13 +73,15 @@ PYTHON_PARTS = set(local.SERVICES) | set(local.PROCESSORS)
 
 
 def profile_busiest(sampler: Sampler, out: Path, seconds: int = 20, count: int = 2) -> list[dict]:
-    """py-spy on the `count` Python parts using the most CPU right now (nonblocking: the process
-    is not paused)."""
+    """py-spy on the Python parts using the most CPU right now, and on auth (nonblocking: the
+    process is not paused)."""
     pyspy = shutil.which("py-spy", path=str(PY_BIN)) or shutil.which("py-spy")
     if not pyspy:
         print("[loadtest] py-spy not installed (.venv/bin/pip install py-spy): no profile", flush=True)
         return []
     busiest = sorted(((cpu, p) for p, cpu in sampler.latest_cpu.items() if p in PYTHON_PARTS), reverse=True)[:count]
+    if "auth" not in [p for _, p in busiest]:  # sign-up and log-in (argon2id) are the journeys' slowest steps
+        busiest = [*busiest[:count - 1], (sampler.latest_cpu.get("auth", 0.0), "auth")]
     pids = {}
     for p in (p for _, p in busiest):
         try:
@@ -156,6 +158,7 @@ def main() -> None:
                                    "--headless", "--host", ENTRY, "--csv", str(out / "locust"), "--csv-full-history",
                                    "--html", str(out / "locust.html"), "--only-summary", "--loglevel", "INFO",
                                    "--stop-timeout", "10"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        sampler.extra_pids["(locust)"] = locust.pid
         profiles: list[dict] = []
         # Profile at the peak: 20 s before the last step ends (setup takes a few seconds first).
         at = max(10.0, seconds - float(env_extra.get("LOADTEST_HOLD_SECONDS", "0")) - 10)

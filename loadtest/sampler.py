@@ -7,7 +7,9 @@
   through a unit of work into the stacktest database's outbox twice a second, read back from
   `calories.stacktest.probe` (WAL → Debezium → Kafka → consumer, the path every event takes).
 * `processes.csv` — CPU (share of one core) and resident memory of every part of the stack, from
-  `.stack/run/<part>.pid` and `/proc` (the part's process and its descendants: Postgres' backends).
+  `.stack/run/<part>.pid` and `/proc` (the part's process and its descendants: Postgres' backends),
+  of the load generator (`(locust)`) and of the whole machine (`(machine)`, from `/proc/stat`: the
+  machine is shared, so what the stack and locust do not use is other people's work).
 * `saga.csv` — orders' saga gauges from its `/metrics` (stack-wide, other users' orders included).
 
 When a Prometheus of the monitoring stack answers (`CALORIES_PROMETHEUS_PORT`, 9090) and scrapes
@@ -76,8 +78,15 @@ def parts() -> dict[str, int]:
     return unique
 
 
-def process_snapshot() -> dict[str, tuple[float, int]]:
-    """{part: (cpu seconds, rss bytes)} over each part's process tree."""
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process, not idle or waiting on I/O)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
+def process_snapshot(extra: dict[str, int] | None = None) -> dict[str, tuple[float, int]]:
+    """{part: (cpu seconds, rss bytes)} over each part's process tree; `extra` names more roots
+    (the load generator). `(machine)` is the whole machine: other engineers' work included."""
     procs = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit() and (s := _stat(int(entry.name))):
@@ -85,8 +94,8 @@ def process_snapshot() -> dict[str, tuple[float, int]]:
     children: dict[int, list[int]] = {}
     for pid, (ppid, _, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
-    out = {}
-    for name, root in parts().items():
+    out = {"(machine)": (machine_cpu_seconds(), 0)}
+    for name, root in {**parts(), **(extra or {})}.items():
         if root not in procs:
             continue
         tree, todo = [], [root]
@@ -162,6 +171,7 @@ class Sampler:
         self.probe = Series(run_dir / "probe.csv", ["t", "event_id", "ms"])
         self.latest_cpu: dict[str, float] = {}
         self.latest_lag: dict[str, int] = {}
+        self.extra_pids: dict[str, int] = {}  # e.g. {"(locust)": pid}, sampled directly
         self.threads = [threading.Thread(target=f, daemon=True, name=f.__name__)
                         for f in (self._loop_lag, self._loop_procs, self._loop_saga, self._loop_probe)]
 
@@ -205,7 +215,7 @@ class Sampler:
 
         def once():
             now = time.time()
-            if self.use_prometheus:
+            if self.use_prometheus and not self.extra_pids:
                 cpu = {r["metric"]["process"]: float(r["value"][1]) for r in
                        prom_query("rate(calories_process_cpu_seconds_total[10s])")}
                 rss = {r["metric"]["process"]: float(r["value"][1]) for r in
@@ -214,7 +224,7 @@ class Sampler:
                         for p in sorted(cpu)]
                 self.latest_cpu = cpu
             else:
-                snap, rows = process_snapshot(), []
+                snap, rows = process_snapshot(self.extra_pids), []
                 for p, (cpu_s, rss) in sorted(snap.items()):
                     if p in prev and now > prev[p][0]:
                         share = max(cpu_s - prev[p][1], 0.0) / (now - prev[p][0])
