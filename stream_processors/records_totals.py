@@ -25,7 +25,7 @@ from apis.records import service as records
 from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRemoved
 from apis.users.events import UserProfileChanged
 from chassis.service import Service
-from chassis.streams import Processor, retrying
+from chassis.streams import APPLY_SECONDS, Processor, retrying
 
 svc = Service("records")
 processor = Processor("records_totals", svc)
@@ -65,7 +65,7 @@ def fold(e: DiaryEvent) -> set[str]:
 
 
 def sink(keys: set[str]) -> None:
-    with svc.uow() as uow:
+    with APPLY_SECONDS.labels(processor.name, svc.settings.topic("records.diary")).time(), svc.uow() as uow:
         for key in sorted(keys):
             user_id, day = key.split("/")
             records.store_day_total(uow=uow, user_id=user_id, day=day,
@@ -74,7 +74,7 @@ def sink(keys: set[str]) -> None:
 
 
 def store_goal(e: UserProfileChanged) -> None:
-    with svc.uow() as uow:
+    with APPLY_SECONDS.labels(processor.name, svc.settings.topic("users.profile")).time(), svc.uow() as uow:
         records.store_goal(uow=uow, user_id=e.user_id, goal=e.daily_calorie_goal, version=e.version)
         uow.commit()
 
