@@ -167,8 +167,9 @@ def plots(folder: Path, a: dict, sg: dict) -> list[str]:
         total[int((r[0] - t0) // bin_s)] += 1 / bin_s
     ax.plot(xs, total, label="all requests", color="black", lw=2)
     ax2 = ax.twinx()
-    ax2.step([_rel(s["start"], t0) for s in steps], [s["users"] for s in steps], where="post", color="tab:gray",
-             ls="--", label="users")
+    ax2.step([_rel(s["start"], t0) for s in steps] + [_rel(steps[-1]["end"], t0)],
+             [s["users"] for s in steps] + [steps[-1]["users"]], where="post", color="tab:gray", ls="--",
+             label="users")
     ax2.set_ylabel("users")
     ax.set(xlabel="seconds since the first user", ylabel="requests/s (5 s bins)", title="Throughput per endpoint")
     ax.legend(fontsize=7, loc="upper left", ncol=2)

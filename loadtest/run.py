@@ -88,13 +88,15 @@ def profile_busiest(sampler: Sampler, out: Path, seconds: int = 20, count: int =
             pids[p] = int((ROOT / ".stack" / "run" / f"{p}.pid").read_text().split()[0])
         except (OSError, ValueError):
             continue
-    procs = {p: subprocess.Popen([pyspy, "record", "-d", str(seconds), "-r", "50", "--nonblocking", "-p", str(pid),
+    # A low rate: on a saturated machine py-spy falls behind (and a process with many threads,
+    # like a service's thread pool, costs more per sample).
+    procs = {p: subprocess.Popen([pyspy, "record", "-d", str(seconds), "-r", "20", "--nonblocking", "-p", str(pid),
                                   "-o", str(out / f"pyspy-{p}.svg")], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL) for p, pid in pids.items()}
+                                 stderr=(out / f"pyspy-{p}.log").open("w")) for p, pid in pids.items()}
     started = time.time()
     for proc in procs.values():
         try:
-            proc.wait(seconds + 30)
+            proc.wait(max(1.0, started + seconds + 150 - time.time()))
         except subprocess.TimeoutExpired:
             proc.kill()
     cpu = dict((p, c) for c, p in busiest)
@@ -177,7 +179,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             locust.terminate()
             locust.wait(30)
-        profiler.join(timeout=60)
+        profiler.join(timeout=180)
     ended = time.time()
     print(f"[loadtest] locust ended (exit {locust.returncode}); draining lag (≤ {drain_seconds} s) …", flush=True)
     time.sleep(4)
