@@ -17,7 +17,9 @@ from sqlalchemy import create_engine, text
 
 json_app = FastAPI()
 db_app = FastAPI()
-_engine = None
+# One engine made at import (a lazily made one raced: each of the first concurrent requests made its own).
+_engine = create_engine(os.environ["LOADTEST_BARE_DB_URL"], pool_size=5, max_overflow=5) \
+    if os.environ.get("LOADTEST_BARE_DB_URL") else None
 
 
 @json_app.get("/ping")
@@ -27,9 +29,8 @@ def ping() -> dict:
 
 @db_app.post("/items", status_code=201)
 def insert_item() -> dict:
-    global _engine
     if _engine is None:
-        _engine = create_engine(os.environ["LOADTEST_BARE_DB_URL"], pool_size=5, max_overflow=5)
+        raise RuntimeError("set LOADTEST_BARE_DB_URL")
     with _engine.begin() as conn:
         new_id = conn.execute(text("INSERT INTO loadtest_bare_items (note) VALUES ('x') RETURNING id")).scalar()
     return {"id": new_id}
