@@ -23,19 +23,28 @@ def _ctx(request: Request) -> tuple[Service, SigningKey, AuthSettings]:
 Ctx = Annotated[tuple[Service, SigningKey, AuthSettings], Depends(_ctx)]
 
 
-@router.post("/register", status_code=201, response_model=RegisterOut)
-def register(body: RegisterIn, ctx: Ctx) -> RegisterOut:
-    svc, _, _ = ctx
+def _address(request: Request, settings: AuthSettings) -> str:
+    return domain.client_address(request.client.host if request.client else None,
+                                 request.headers.get("X-Forwarded-For"), frozenset(settings.trusted_proxies))
+
+
+@router.post("/register", status_code=201, response_model=RegisterOut,
+             responses={429: {"description": "too many registrations from this address (Retry-After)"}})
+def register(body: RegisterIn, request: Request, ctx: Ctx) -> RegisterOut:
+    """Throttled per client address (settings `register_*`), before the password is hashed."""
+    svc, _, settings = ctx
+    service.admit_registration(uow=svc.uow(), settings=settings, address=_address(request, settings))
     user_id = service.register(uow=svc.uow(), email=body.email, password=body.password, name=body.name,
                                phone=body.phone, address=body.address, roles=["user"])
     return RegisterOut(user_id=user_id)
 
 
-@router.post("/login", response_model=TokenOut)
+@router.post("/login", response_model=TokenOut,
+             responses={429: {"description": "failed logins from this address: wait Retry-After seconds"}})
 def login(body: LoginIn, request: Request, ctx: Ctx) -> TokenOut:
+    """Failed logins slow down their client address (a growing delay), never lock the account."""
     svc, key, settings = ctx
-    address = domain.client_address(request.client.host if request.client else None,
-                                     request.headers.get("X-Forwarded-For"), frozenset(settings.trusted_proxies))
+    address = _address(request, settings)
     pair = service.login(uow=svc.uow(), key=key, settings=settings, email=body.email, password=body.password,
                          address=address)
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,16 +74,39 @@ class RefreshSecret:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
+    """At most `limit` attempts in a sliding `window` (registrations per client address)."""
+
     window: timedelta = timedelta(minutes=15)
     per_account: int = 5
     per_address: int = 50
 
-    def retry_after(self, failures: list[datetime], limit: int, now: datetime) -> int | None:
+    def retry_after(self, failures: Sequence[datetime], limit: int, now: datetime) -> int | None:
         """Seconds until another attempt is allowed, or None if not throttled."""
         recent = sorted(f for f in failures if f > now - self.window)
         if len(recent) < limit:
             return None
         return max(1, int((recent[-limit] + self.window - now).total_seconds()) + 1)
+
+
+@dataclass(frozen=True)
+class LoginDelay:
+    """A growing delay per client address after failed logins — never a lock-out of the account, which
+    an attacker elsewhere could impose on its owner. After `free` failures in the `window`, each further
+    attempt from that address waits `base` seconds after the last failure, doubled per failure, up to `cap`."""
+
+    window: timedelta = timedelta(minutes=15)
+    free: int = 3
+    base: float = 1.0
+    cap: float = 900.0
+
+    def retry_after(self, failures: Sequence[datetime], now: datetime) -> int | None:
+        """Seconds until this address may try again, or None if it may now."""
+        recent = sorted(f for f in failures if f > now - self.window)
+        if len(recent) < self.free:
+            return None
+        delay = min(self.cap, self.base * 2 ** (len(recent) - self.free))
+        left = (recent[-1] + timedelta(seconds=delay) - now).total_seconds()
+        return math.ceil(left) if left > 0 else None
 
 
 def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies: frozenset[str]) -> str:

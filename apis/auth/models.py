@@ -28,7 +28,7 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True)),
 )
 
-# Failed logins, keyed "account:<email>" or "address:<ip>", for throttling.
+# Attempts counted for throttling: failed logins keyed "address:<ip>", registrations "register:<ip>".
 login_failures = Table(
     "login_failures", metadata,
     Column("key", Text, nullable=False),

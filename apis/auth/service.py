@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from apis.auth import domain
@@ -54,32 +55,49 @@ def ensure_admin(*, uow: UnitOfWork, settings: AuthSettings) -> None:
                      roles=["admin"])
 
 
-def _throttled(uow: UnitOfWork, keys: dict[str, int], policy: domain.ThrottlePolicy, now: datetime) -> None:
-    for key, limit in keys.items():
-        failures = uow.session.execute(select(login_failures.c.failed_at).where(
-            login_failures.c.key == key, login_failures.c.failed_at > now - policy.window)).scalars().all()
-        retry_after = policy.retry_after(list(failures), limit, now)
+def _attempts(uow: UnitOfWork, key: str, since: datetime) -> Sequence[datetime]:
+    return uow.session.execute(select(login_failures.c.failed_at).where(
+        login_failures.c.key == key, login_failures.c.failed_at > since)).scalars().all()
+
+
+def _too_many(what: str, retry_after: int) -> Problem:
+    return Problem(429, f"Too many {what} from your address; try again in {retry_after} s.",
+                   headers={"Retry-After": str(retry_after)})
+
+
+def admit_registration(*, uow: UnitOfWork, settings: AuthSettings, address: str) -> None:
+    """Counts a registration attempt of this client address, or refuses it (429) past the limit — before
+    any password is hashed, so a flood costs a query each, not an argon2 hash each."""
+    now = datetime.now(UTC)
+    policy = domain.ThrottlePolicy(window=timedelta(seconds=settings.register_window_seconds))
+    key = f"register:{address}"
+    with uow:
+        uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))  # one count at a time
+        retry_after = policy.retry_after(_attempts(uow, key, now - policy.window), settings.register_max_per_address,
+                                         now)
         if retry_after is not None:
-            kind = key.split(":", 1)[0]
-            raise Problem(429, f"Too many failed logins for this {kind}; try again in {retry_after} s.",
-                          headers={"Retry-After": str(retry_after)})
+            raise _too_many("registrations", retry_after)
+        uow.session.execute(insert(login_failures).values(key=key, failed_at=now))
+        uow.commit()
 
 
 def login(*, uow: UnitOfWork, key: SigningKey, settings: AuthSettings, email: str, password: str,
           address: str) -> TokenPair:
     email = domain.normalize_email(email)
     now = datetime.now(UTC)
-    policy = domain.ThrottlePolicy(timedelta(seconds=settings.login_window_seconds),
-                                   settings.login_max_failures_per_account, settings.login_max_failures_per_address)
-    throttle_keys = {f"account:{email}": policy.per_account, f"address:{address}": policy.per_address}
+    delay = domain.LoginDelay(window=timedelta(seconds=settings.login_window_seconds),
+                              free=settings.login_free_failures, base=settings.login_delay_base_seconds,
+                              cap=settings.login_delay_max_seconds)
+    address_key = f"address:{address}"
     with uow:
-        _throttled(uow, throttle_keys, policy, now)
+        retry_after = delay.retry_after(_attempts(uow, address_key, now - delay.window), now)
+        if retry_after is not None:
+            raise _too_many("failed logins", retry_after)
         row = uow.session.execute(select(accounts).where(accounts.c.email == email)).first()
         if not domain.password_matches(row.password_hash if row else None, password):
-            uow.session.execute(insert(login_failures), [{"key": k, "failed_at": now} for k in throttle_keys])
+            uow.session.execute(insert(login_failures).values(key=address_key, failed_at=datetime.now(UTC)))
             uow.commit()
             raise Problem(401, "Wrong email or password.")
-        uow.session.execute(delete(login_failures).where(login_failures.c.key == f"account:{email}"))
         pair = _issue(uow, key, settings, row, now)
         uow.commit()
         return pair

@@ -25,13 +25,14 @@ def _out(row) -> TaskOut:
 
 
 @router.get("/tasks", response_model=TaskPage)
-def list_tasks(svc: Svc, _: Courier,
+def list_tasks(svc: Svc, courier: Courier,
                status: Annotated[list[TaskStatus] | None,
                                  Query(description="repeatable; default: ready and picked_up")] = None,
                order_id: uuid.UUID | None = None, cursor: str | None = None,
                limit: Annotated[int, Query(ge=1, le=200)] = 50) -> TaskPage:
+    """Tasks open for pickup (nobody's yet) and the courier's own; never another courier's."""
     rows, next_cursor = service.list_tasks(uow=svc.uow(), statuses=status or domain.OPEN_TASKS, order_id=order_id,
-                                           cursor=cursor, limit=limit)
+                                           cursor=cursor, limit=limit, courier_id=uuid.UUID(courier.user_id))
     return TaskPage(items=[_out(r) for r in rows], next_cursor=next_cursor)
 
 

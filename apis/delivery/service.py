@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from apis.delivery import domain
@@ -171,8 +171,14 @@ def day_prepared(*, uow: UnitOfWork, order_id: uuid.UUID, day: date) -> None:
 # ---- the couriers' API ----
 
 def list_tasks(*, uow: UnitOfWork, statuses: Iterable[str], order_id: uuid.UUID | None, cursor: str | None,
-               limit: int) -> tuple[list[Any], str | None]:
+               limit: int, courier_id: uuid.UUID | None) -> tuple[list[Any], str | None]:
+    """Tasks in `statuses`. With a courier: only those open for pickup (nobody's yet: waiting for the
+    kitchen or ready) and the courier's own — never another courier's task with its address and phone."""
     query = select(tasks).where(tasks.c.status.in_(sorted(set(statuses))))
+    if courier_id is not None:
+        query = query.where(or_(tasks.c.courier_id == courier_id,
+                                and_(tasks.c.courier_id.is_(None),
+                                     tasks.c.status.in_((domain.WAITING_KITCHEN, domain.READY)))))
     if order_id:
         query = query.where(tasks.c.order_id == order_id)
     if cursor:

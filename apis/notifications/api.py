@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+import jwt
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from apis.notifications import live, service
@@ -30,13 +31,21 @@ def list_mine(principal: CurrentPrincipal, svc: Svc,
 @router.get("/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}},
                              "description": "Server-Sent Events: `event: notification`, `id:` the notification "
-                                            "id, `data:` the notification as JSON; `: keep-alive` every 15 s."}})
-async def stream(principal: CurrentPrincipal, svc: Svc,
+                                            "id, `data:` the notification as JSON; `: keep-alive` every 15 s; "
+                                            "`: token expired` and the end when the access token expires."},
+                        429: {"description": "too many live streams for this user (or this server)"}})
+async def stream(principal: CurrentPrincipal, svc: Svc, request: Request,
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
-    """New notifications as they arrive (nothing old, unless `Last-Event-ID` names the last one received)."""
-    return StreamingResponse(live.stream(svc, uuid.UUID(principal.user_id), last_event_id),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    """New notifications as they arrive (nothing old, unless `Last-Event-ID` names the last one received).
+    A few streams per user at most (429 beyond); each ends when its access token expires."""
+    # The token was verified by CurrentPrincipal; only its expiry is read here.
+    token = request.headers["Authorization"].partition(" ")[2]
+    expires_at = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+    the_hub = live.hub(svc)
+    sub = the_hub.subscribe(principal.user_id, expires_at)
+    return live.StreamResponse(live.stream(svc, the_hub, sub, last_event_id), lambda: the_hub.unsubscribe(sub),
+                               media_type="text/event-stream",
+                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.post("/{notification_id}/read", response_model=NotificationOut)

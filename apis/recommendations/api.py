@@ -30,14 +30,16 @@ def draft_plan(body: DraftIn, svc: Svc, manager: Manager) -> PlanOut:
 
 
 @router.put("/{plan_id}", response_model=PlanOut)
-def edit_plan(plan_id: uuid.UUID, body: PlanEdit, svc: Svc, _: Manager) -> PlanOut:
+def edit_plan(plan_id: uuid.UUID, body: PlanEdit, svc: Svc, manager: Manager) -> PlanOut:
+    """Only the plan's author (or an admin) edits it."""
     return PlanOut.model_validate(service.edit_plan(uow=svc.uow(), plan_id=plan_id,
-                                                    data=body.model_dump(exclude_unset=True)))
+                                                    data=body.model_dump(exclude_unset=True), principal=manager))
 
 
 @router.post("/{plan_id}/publish", response_model=PlanOut)
-def publish_plan(plan_id: uuid.UUID, svc: Svc, _: Manager) -> PlanOut:
-    return PlanOut.model_validate(service.publish(uow=svc.uow(), plan_id=plan_id))
+def publish_plan(plan_id: uuid.UUID, svc: Svc, manager: Manager) -> PlanOut:
+    """Only the plan's author (or an admin) publishes it."""
+    return PlanOut.model_validate(service.publish(uow=svc.uow(), plan_id=plan_id, principal=manager))
 
 
 @router.get("", response_model=PlanPage)

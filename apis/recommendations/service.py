@@ -138,9 +138,18 @@ def _plan(uow: UnitOfWork, plan_id: uuid.UUID, lock: bool = False) -> Any:
     return row
 
 
-def edit_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, data: dict) -> dict:
+def _authored(uow: UnitOfWork, plan_id: uuid.UUID, principal: Principal) -> Any:
+    """The plan, locked, if the principal may change it: its author, or an admin (SPEC §9)."""
+    row = _plan(uow, plan_id, lock=True)
+    if not principal.has("admin") and str(row.manager_id) != principal.user_id:
+        raise Problem(403, f"Recommendation {plan_id} is another manager's; only its author or an admin "
+                           "edits or publishes it.")
+    return row
+
+
+def edit_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, data: dict, principal: Principal) -> dict:
     with uow:
-        row = _plan(uow, plan_id, lock=True)
+        row = _authored(uow, plan_id, principal)
         if row.status != "draft":
             raise Problem(409, "A published plan is not edited; build a new one.")
         days = _validated(uow, restaurant_id=row.restaurant_id, week_start=row.week_start, days=data["days"])
@@ -152,9 +161,9 @@ def edit_plan(*, uow: UnitOfWork, plan_id: uuid.UUID, data: dict) -> dict:
         return answer
 
 
-def publish(*, uow: UnitOfWork, plan_id: uuid.UUID) -> dict:
+def publish(*, uow: UnitOfWork, plan_id: uuid.UUID, principal: Principal) -> dict:
     with uow:
-        row = _plan(uow, plan_id, lock=True)
+        row = _authored(uow, plan_id, principal)
         if row.status == "published":
             return view(uow, row)  # publishing twice is the same as once
         row = uow.session.execute(update(plans).where(plans.c.id == plan_id).values(

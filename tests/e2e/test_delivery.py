@@ -291,3 +291,28 @@ def test_a_payment_before_its_reservation_is_kept_and_confirms_it_when_it_comes(
     assert {d: t["status"] for d, t in tasks_of(api, courier, order, *ALL).items()} == {
         day.isoformat(): "waiting_kitchen"}
     assert slots(api, day)["used"] == 1
+
+
+def test_a_courier_cannot_page_through_other_couriers_delivered_tasks(
+        api: httpx.Client, booking_events: BookingEvents) -> None:
+    """Issue 10: `GET /delivery/tasks?status=delivered` listed every delivered task's address and phone to any
+    courier. A courier sees the tasks open for pickup and their own only."""
+    user, courier, other = register(api), staff(api, "courier"), staff(api, "courier")
+    order, restaurant = str(uuid.uuid4()), str(uuid.uuid4())
+    d1, d2 = sorted([unique_day(), unique_day()])
+    publish(reserved(order, [d1, d2], user_id=user.user_id, restaurant_id=restaurant))
+    booking_events.wait(order, "DeliveryReserved")
+    for day in (d1, d2):
+        publish(DayPrepared(aggregate_id=order, order_id=order, user_id=user.user_id, restaurant_id=restaurant,
+                            date=day))
+    publish(OrderActivated(aggregate_id=order, order_id=order, user_id=user.user_id, total=2500))
+    tasks = poll_until(lambda: len(t := tasks_of(api, courier, order, "ready")) == 2 and t, 60, "two ready tasks")
+    first = tasks[d1.isoformat()]
+    assert api.post(f"/delivery/tasks/{first['id']}/picked-up", headers=courier.auth).status_code == 200
+    assert api.post(f"/delivery/tasks/{first['id']}/delivered", headers=courier.auth).status_code == 200
+
+    assert set(tasks_of(api, courier, order, *ALL)) == {d1.isoformat(), d2.isoformat()}  # own and open
+    assert set(tasks_of(api, other, order, *ALL)) == {d2.isoformat()}  # only the one still open for pickup
+    assert tasks_of(api, other, order, "delivered") == {}
+    everything = api.get("/delivery/tasks", headers=other.auth, params={"status": "delivered", "limit": 200})
+    assert everything.status_code == 200 and everything.json()["items"] == []  # a new courier has delivered nothing

@@ -191,3 +191,28 @@ def test_draft_refuses_what_it_cannot_plan(api: httpx.Client) -> None:
     assert no_goal.status_code == 422 and "no daily calorie goal" in no_goal.json()["detail"]
     twice = api.post("/recommendations/draft", headers=manager.auth, json={**body, "meals": ["lunch", "lunch"]})
     assert twice.status_code == 422 and "No draft possible" in twice.json()["detail"]
+
+
+def test_another_manager_cannot_edit_or_publish_a_plan(api: httpx.Client) -> None:
+    """Issue 10: any manager could edit or publish another manager's plan. Only its author (or an admin) may."""
+    rid, dishes = new_restaurant(api, MENU)
+    ids = [d["id"] for d in dishes]
+    author, rival = staff(api, "manager"), staff(api, "manager")
+    user = register(api)
+    profile_of(api, user)
+    known_to_recommendations(api, author, user, rid, ids)
+    body = plan_body(user, rid, ids[1:3])
+    plan = api.post("/recommendations", headers=author.auth, json=body)
+    assert plan.status_code == 201, plan.text
+    plan_id = plan.json()["id"]
+
+    edit = api.put(f"/recommendations/{plan_id}", headers=rival.auth, json={"days": body["days"], "comment": "mine"})
+    assert edit.status_code == 403 and edit.headers["content-type"] == "application/problem+json", edit.text
+    assert api.post(f"/recommendations/{plan_id}/publish", headers=rival.auth).status_code == 403
+    unchanged = api.get(f"/recommendations/{plan_id}", headers=author.auth).json()
+    assert (unchanged["status"], unchanged["comment"]) == ("draft", "eat well")
+
+    assert api.put(f"/recommendations/{plan_id}", headers=author.auth,
+                   json={"days": body["days"], "comment": "by the author"}).status_code == 200
+    published = api.post(f"/recommendations/{plan_id}/publish", headers=admin(api).auth)  # an admin may
+    assert published.status_code == 200 and published.json()["comment"] == "by the author"

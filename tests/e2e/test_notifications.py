@@ -21,10 +21,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from confluent_kafka import Producer
 
+from apis.auth.keys import SigningKey
+from apis.auth.settings import AuthSettings
 from apis.delivery.events import DayDelivered, DayPickedUp
 from apis.notifications.domain import NOTIFIED, notified_aggregate_types
+from apis.notifications.settings import NotificationsSettings
 from apis.orders.events import (
     OrderActivated,
     OrderAwaitingPayment,
@@ -418,3 +422,74 @@ def test_unread_filter_mark_read_and_cursor_pages(api: httpx.Client) -> None:
     assert api.post(f"/notifications/{uuid.uuid4()}/read", headers=user.auth).status_code == 404
     bad = api.get("/notifications", headers=user.auth, params={"cursor": "not-a-cursor"})
     assert bad.status_code == 400 and "cursor" in bad.json()["detail"]
+
+
+# ---- live streams' bounds (issue 10) ----
+
+def _listening_connections() -> int:
+    """Connections to the notifications database doing LISTEN (the last statement each one ran)."""
+    with Service("notifications").engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND query ILIKE 'LISTEN %'")).scalar_one()
+
+
+def test_many_live_streams_share_one_postgres_connection(api: httpx.Client) -> None:
+    """Issue 10: each stream held its own Postgres connection, so a few hundred exhausted Postgres."""
+    users = [register(api) for _ in range(3)]
+    streams = [SseClient(u) for u in users for _ in range(3)]
+    try:
+        for s in streams:
+            s.listening()
+        assert _listening_connections() == 1
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_live_streams_are_capped_per_user(api: httpx.Client) -> None:
+    """Issue 10: one user could hold any number of streams (and of Postgres connections)."""
+    cap = NotificationsSettings().stream_max_per_user
+    user, other = register(api), register(api)
+    streams = [SseClient(user) for _ in range(cap)]
+    try:
+        for s in streams:
+            s.listening()
+        over = api.get("/notifications/stream", headers=user.auth)
+        assert over.status_code == 429 and over.headers["content-type"] == "application/problem+json", over.text
+        assert int(over.headers["retry-after"]) > 0
+        theirs = SseClient(other)  # the cap is per user
+        streams.append(theirs)
+        theirs.listening()
+
+        streams.pop(0).close()  # a closed stream frees its place
+
+        def reopened() -> bool:
+            again = SseClient(user)
+            poll_until(lambda: again.status is not None, 15, "an answer to the new stream")
+            if again.status == 200:
+                streams.append(again)
+                return True
+            again.close()
+            return False
+        poll_until(reopened, 30, "a place freed by the closed stream")
+    finally:
+        for s in streams:
+            s.close()
+
+
+def test_a_live_stream_ends_when_its_token_expires(api: httpx.Client) -> None:
+    """Issue 10: a stream had no maximum lifetime; it outlived its access token forever."""
+    user = register(api)
+    key = SigningKey.load_or_create(AuthSettings().auth_signing_key_file, create=False)
+    now = int(time.time())
+    short = Account(user.user_id, user.email, user.password, key.sign({
+        "iss": "calories-auth", "aud": "calories", "sub": user.user_id, "roles": ["user"], "typ": "access",
+        "iat": now, "exp": now + 8}), user.refresh_token)
+    stream = SseClient(short)
+    try:
+        stream.listening()
+        poll_until(lambda: not stream._thread.is_alive(), 30, "the stream to end at the token's expiry")
+        assert ": token expired" in stream.lines
+        assert time.time() >= now + 8
+    finally:
+        stream.close()
