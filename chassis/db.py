@@ -15,7 +15,9 @@ from chassis.outbox import first_delivery, write_event
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    # hide_parameters: a failing statement's error (logged, and the reason of a dead letter) names
+    # the statement but not the row's values, which are personal data (names, phones, addresses).
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, hide_parameters=True)
 
 
 class UnitOfWork:

@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, engine_from_config, pool
 
 from chassis.outbox import metadata as chassis_metadata
-from chassis.service import Service
+from chassis.settings import stack_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def alembic_config(service: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "apis" / service / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", Service(service).database_url.replace("%", "%%"))
+    # Where the database is, nothing more: migrating needs no service settings (nor an environment).
+    cfg.set_main_option("sqlalchemy.url", stack_settings().database_url(service).replace("%", "%%"))
     cfg.set_main_option("version_table", f"alembic_version_{service}")
     return cfg
 
@@ -32,7 +33,7 @@ def run_env(metadata: MetaData) -> None:
     """Body of every service's migrations/env.py (online mode only: we always have a database)."""
     cfg = context.config
     engine = engine_from_config(cfg.get_section(cfg.config_ini_section, {}), prefix="sqlalchemy.",
-                                poolclass=pool.NullPool)
+                                poolclass=pool.NullPool, hide_parameters=True)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=metadata,
                           version_table=cfg.get_main_option("version_table"))

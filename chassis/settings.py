@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis import local
@@ -46,10 +48,21 @@ class StackSettings(BaseSettings):
 class ServiceSettings(StackSettings):
     """What every service and processor reads; services subclass it with their own settings."""
 
-    environment: str = "development"
+    # No default: an unset environment must not silently mean "development" (auth would then make
+    # its own signing key and an admin with the placeholder password). `make up` sets it
+    # (stack/apps.py), the chart sets it, the tests set it (tests/conftest.py).
+    environment: str
     auth_jwks_url: str = f"http://127.0.0.1:{local.SERVICES['auth']}/auth/.well-known/jwks.json"
     token_issuer: str = "calories-auth"
     token_audience: str = "calories"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_is_explicit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not str(data.get("environment") or "").strip():
+            raise ValueError("CALORIES_ENVIRONMENT is not set: set it to the environment this runs in "
+                             "(development, test or production); refusing to start without it")
+        return data
 
 
 @lru_cache

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from sqlalchemy import text
 
 from chassis.events import correlation_id_var
+from chassis.inputs import ControlCharacterGuard
 from chassis.logs import configure_logging
 from chassis.problems import install_problem_handlers, problem_response
 from chassis.security import JwksKeySource, KeySource, TokenVerifier
@@ -72,6 +73,9 @@ def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
     app.state.token_verifier = TokenVerifier(keys or JwksKeySource(settings.auth_jwks_url),
                                              settings.token_issuer, settings.token_audience)
     install_problem_handlers(app)
+    # Control characters in any text a client sends: 422 before a route sees it (chassis/inputs.py).
+    # Added before the middleware below, so it runs inside it: refusals are measured and correlated.
+    app.add_middleware(ControlCharacterGuard)
 
     @app.middleware("http")
     async def correlate_and_measure(request: Request, call_next):

@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import select
 
 from apis.records.models import daily_totals
-from chassis.service import Service
+from chassis.service import Service, ServiceSettings
 from loadtest.bench_outbox import percentile
 
 ENTRY = "http://127.0.0.1:8000"
@@ -46,7 +46,7 @@ def main() -> None:
         users = [signed_in_user(c) for _ in range(args.users)]
     written: dict[str, list[float]] = defaultdict(list)
     visible: dict[str, list[float]] = defaultdict(list)
-    sessions = Service("records").sessions
+    sessions = Service("records", ServiceSettings(environment="development")).sessions  # make up's stack
     stop = threading.Event()
 
     def poll() -> None:

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 import httpx
 from sqlalchemy import text
 
-from chassis.service import Service
+from chassis.service import Service, ServiceSettings
 from loadtest.bench_outbox import percentile
 
 ENTRY = "http://127.0.0.1:8000"
@@ -99,7 +99,7 @@ def main() -> None:
     errors: list[str] = []
     late: list[float] = []
     stop = threading.Event()
-    sessions = Service("orders").sessions
+    sessions = Service("orders", ServiceSettings(environment="development")).sessions  # make up's stack
     to_pay: queue.Queue[str] = queue.Queue()
 
     def watch() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import re
 import shutil
 import subprocess
@@ -117,6 +118,8 @@ def read_publishes(model: Model) -> None:
 
 
 def read_consumers(model: Model) -> None:
+    # Imported to read their subscriptions, never run; their settings still need an environment.
+    os.environ.setdefault("CALORIES_ENVIRONMENT", "development")
     for name in model.processors:
         module = importlib.import_module(f"stream_processors.{name}")
         model.consumes[name] = {topic: [e for e in model.topics[topic] if e in {c.__name__ for c in handlers}]

@@ -35,7 +35,8 @@ def app_env() -> dict[str, str]:
     moved = {"CALORIES_AUTH_JWKS_URL": f"http://127.0.0.1:{auth}/auth/.well-known/jwks.json",
              "CALORIES_AUTH_SIGNING_KEY_FILE": str(STATE / "secrets" / "auth-signing-key.pem")}
     return {**env, **moved, **{k: os.environ[k] for k in moved if k in os.environ},  # a given value wins
-            "PYTHONPATH": str(ROOT), "CALORIES_FAUST_DATA_DIR": str(DATA / "faust")}
+            "PYTHONPATH": str(ROOT), "CALORIES_FAUST_DATA_DIR": str(DATA / "faust"),
+            "CALORIES_ENVIRONMENT": os.environ.get("CALORIES_ENVIRONMENT", "development")}  # required setting
 
 
 def service_part(name: str) -> Part:
