@@ -2,7 +2,8 @@
 
 Every reaction rereads the order under a row lock and applies a step only from the statuses the
 state machine allows (`apis.orders.domain.TRANSITIONS`): a repeated, late or raced event changes
-nothing. A timer expires unpaid orders past their deadline.
+nothing. A timer expires unpaid orders past their deadline plus a grace period
+(`order_payment_grace_seconds`: a payment payments accepted before the deadline still activates).
 
 Run: faust -A stream_processors.orders_saga worker
 """
@@ -34,7 +35,8 @@ from chassis.events import Event
 from chassis.service import Service
 from chassis.streams import Processor, event_uuid
 
-svc = Service("orders", OrderSettings())
+settings = OrderSettings()
+svc = Service("orders", settings)
 processor = Processor("orders_saga", svc)
 app = processor.app
 
@@ -66,6 +68,7 @@ processor.consume("payments.payment", {OrderPaid: step, OrderPaymentFailed: step
 @app.timer(interval=1.0)
 async def expire_unpaid_orders() -> None:
     try:
-        await asyncio.to_thread(orders.expire_due, uow=svc.uow())
+        await asyncio.to_thread(orders.expire_due, uow=svc.uow(),
+                                grace_seconds=settings.order_payment_grace_seconds)
     except Exception:  # the next tick tries again; an order expires late rather than never
         app.log.exception("expiring orders failed")

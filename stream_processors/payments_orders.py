@@ -1,5 +1,5 @@
 """payments' copy of orders (docs/saga.md): OrderAwaitingPayment makes an order payable with its exact
-total; OrderCancelled / OrderExpired / OrderRejected close it, and give back a charge that landed
+total until its deadline; OrderCancelled / OrderExpired / OrderRejected close it, and give back a charge that landed
 meanwhile (the race of a payment with a cancellation or expiry), with PaymentRefunded.
 
 Each event counts once (inbox in the effect's transaction), and the refund itself is keyed by the
@@ -21,7 +21,7 @@ app = processor.app
 
 def awaiting(uow: UnitOfWork, e: OrderAwaitingPayment) -> None:
     payments.copy_awaiting(uow=uow, order_id=event_uuid(e.order_id, "order_id"),
-                           user_id=event_uuid(e.user_id, "user_id"), total=e.total)
+                           user_id=event_uuid(e.user_id, "user_id"), total=e.total, expires_at=e.expires_at)
 
 
 def closed(uow: UnitOfWork, e: OrderCancelled | OrderExpired | OrderRejected) -> None:

@@ -64,6 +64,19 @@ class MenuItem:
     available: bool
 
 
+def merge_repeated(dishes: list[dict]) -> list[dict]:
+    """One line per dish in a meal, quantities summed, in the order each dish first appears: a dish
+    listed twice would otherwise be charged and reserved twice but entered in the diary once."""
+    merged: dict[str, dict] = {}
+    for item in dishes:
+        key = str(item["dish_id"])
+        if key in merged:
+            merged[key]["quantity"] += item["quantity"]
+        else:
+            merged[key] = {**item, "quantity": item["quantity"]}
+    return list(merged.values())
+
+
 def price_days(days: list[dict], menu: dict[str, MenuItem], restaurant_id: str) -> tuple[list[dict], int, list[str]]:
     """Priced lines from orders' own menu copy, the total, and every problem naming day, meal and dish."""
     problems: list[str] = []
@@ -75,7 +88,7 @@ def price_days(days: list[dict], menu: dict[str, MenuItem], restaurant_id: str) 
             problems.append(f"{day['date']}: the meal {meal!r} appears twice")
         for meal in day["meals"]:
             lines = []
-            for item in meal["dishes"]:
+            for item in merge_repeated(meal["dishes"]):
                 where = f"{day['date']} {meal['meal']}: dish {item['dish_id']}"
                 dish = menu.get(str(item["dish_id"]))
                 if dish is None:

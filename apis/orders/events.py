@@ -28,6 +28,7 @@ class OrderCreated(_OrderEvent):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class OrderAwaitingPayment(_OrderEvent):
     total: int
+    expires_at: datetime | None = None  # the payment deadline, which payments enforces
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

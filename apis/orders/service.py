@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import CursorResult
 
 from apis.orders import domain
 from apis.orders.events import (
@@ -22,6 +25,7 @@ from apis.orders.events import (
 )
 from apis.orders.models import dish_copies, history, orders, plan_copies, profile_copies, restaurant_copies
 from apis.orders.settings import OrderSettings
+from apis.restaurants.events import DishRemoved  # at run time too: copy_dish tells a removal by its class
 from chassis import pagination
 from chassis.db import UnitOfWork, upsert_newer
 from chassis.events import Event
@@ -30,12 +34,39 @@ from chassis.security import Principal
 
 if TYPE_CHECKING:  # the other services' events this service copies from
     from apis.recommendations.events import RecommendationPublished
-    from apis.restaurants.events import DishAdded, DishChanged, DishRemoved, RestaurantChanged, RestaurantCreated
+    from apis.restaurants.events import DishAdded, DishChanged, RestaurantChanged, RestaurantCreated
     from apis.users.events import UserProfileChanged
 
 
 def _first_answer(row: Any) -> dict:
-    return {"order_id": row.id, "total": row.total, "status": domain.PENDING}
+    """The answer to the request that placed `row`, replayed with the order's current status."""
+    return {"order_id": row.id, "total": row.total, "status": row.status}
+
+
+def _within_limits(uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID) -> None:
+    """Refuse a new order past the user's unpaid-orders cap (409) or placing rate (429, Retry-After).
+
+    Counted in the database under a per-user transaction lock, so several API replicas agree and two
+    concurrent requests of one user cannot both take the last place."""
+    s = uow.session
+    s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"orders-of/{user_id}"})
+    unpaid = s.execute(select(func.count()).select_from(orders).where(
+        orders.c.user_id == user_id, orders.c.status.in_(sorted(domain.OPEN)))).scalar_one()
+    if unpaid >= settings.order_max_open_per_user:
+        raise Problem(409, f"You already have {unpaid} unpaid orders (the most one account may hold at once is "
+                           f"{settings.order_max_open_per_user}); pay or cancel one before placing another.",
+                      title="Too many unpaid orders")
+    window = timedelta(seconds=settings.order_rate_window_seconds)
+    since = datetime.now(UTC) - window
+    recent = s.execute(select(func.count().label("placed"), func.min(orders.c.created_at).label("oldest")).where(
+        orders.c.user_id == user_id, orders.c.created_at > since)).one()
+    placed: int = recent.placed
+    oldest: datetime | None = recent.oldest
+    if placed >= settings.order_rate_limit and oldest is not None:
+        wait = max(1, math.ceil((oldest + window - datetime.now(UTC)).total_seconds()))
+        raise Problem(429, f"You placed {placed} orders in the last {settings.order_rate_window_seconds} "
+                           f"seconds, the most allowed; retry in {wait} seconds.",
+                      title="Too many orders placed", headers={"Retry-After": str(wait)})
 
 
 def _menu(uow: UnitOfWork, dish_ids: set[str]) -> dict[str, domain.MenuItem]:
@@ -61,6 +92,9 @@ def place_order(*, uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID,
     """(answer, created). The same Idempotency-Key with the same body gives the first answer; with
     another body 422; while the first is in flight 409. Without a key, the same body from the same
     user within the natural-key window is taken for a blind retry and gets the first answer."""
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise Problem(400, "The Idempotency-Key header is empty; send a unique non-blank key (a UUID) or no "
+                           "header at all.", title="Malformed Idempotency-Key")
     request_hash = domain.canonical_hash(str(user_id), body)
     with uow:
         s = uow.session
@@ -79,11 +113,13 @@ def place_order(*, uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID,
         else:
             window = datetime.now(UTC) - timedelta(seconds=settings.order_natural_key_window_seconds)
             first = s.execute(select(orders).where(orders.c.user_id == user_id, orders.c.request_hash == request_hash,
-                                                   orders.c.idempotency_key.is_(None), orders.c.created_at > window)
+                                                   orders.c.idempotency_key.is_(None), orders.c.created_at > window,
+                                                   orders.c.status.in_(sorted(domain.OPEN)))
                               .order_by(orders.c.created_at).limit(1)).first()
             if first is not None:
                 return _first_answer(first), False
 
+        _within_limits(uow, settings, user_id)
         if body.get("recommendation_id"):
             restaurant_id, days = _from_plan(uow, user_id, uuid.UUID(body["recommendation_id"]))
         else:
@@ -140,7 +176,7 @@ def view(uow: UnitOfWork, row: Any) -> dict:
 def get_order(*, uow: UnitOfWork, order_id: uuid.UUID, principal: Principal) -> dict:
     with uow:
         row = _order(uow, order_id)
-        if str(row.user_id) != principal.user_id and not principal.has("admin", "manager"):
+        if str(row.user_id) != principal.user_id:  # an order is its user's alone (SPEC §9), staff included
             raise Problem(404, f"No order {order_id}.")
         return view(uow, row)
 
@@ -160,17 +196,18 @@ def list_orders(*, uow: UnitOfWork, user_id: uuid.UUID, cursor: str | None, limi
 def _move(uow: UnitOfWork, row: Any, status: str, event: str, reason: str | None = None) -> None:
     # Reread value: the row was read FOR UPDATE, and the version guards against a writer that
     # did not lock (none should exist; the guard makes it an error rather than a lost update).
-    done = uow.session.execute(update(orders).where(orders.c.id == row.id, orders.c.version == row.version).values(
-        status=status, reason=reason, version=orders.c.version + 1, updated_at=func.now()))
+    done = cast(CursorResult, uow.session.execute(
+        update(orders).where(orders.c.id == row.id, orders.c.version == row.version).values(
+            status=status, reason=reason, version=orders.c.version + 1, updated_at=func.now())))
     if done.rowcount != 1:
         raise RuntimeError(f"order {row.id} changed under a lock")
     uow.session.execute(insert(history).values(order_id=row.id, status=status, event=event, reason=reason))
 
 
 def _event_for(row: Any, status: str, reason: str | None):
-    ids = {"aggregate_id": str(row.id), "order_id": str(row.id), "user_id": str(row.user_id)}
+    ids: dict[str, Any] = {"aggregate_id": str(row.id), "order_id": str(row.id), "user_id": str(row.user_id)}
     if status == domain.AWAITING_PAYMENT:
-        return OrderAwaitingPayment(**ids, total=row.total)
+        return OrderAwaitingPayment(**ids, total=row.total, expires_at=row.expires_at)
     if status == domain.ACTIVE:
         return OrderActivated(**ids, total=row.total)
     if status == domain.REJECTED:
@@ -237,11 +274,14 @@ def cancel(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID) -> dict:
         return view(uow, _order(uow, order_id))
 
 
-def expire_due(*, uow: UnitOfWork, limit: int = 100) -> int:
-    """Expire open orders past their deadline; SKIP LOCKED lets several workers share the sweep."""
+def expire_due(*, uow: UnitOfWork, grace_seconds: int = 0, limit: int = 100) -> int:
+    """Expire open orders past their deadline plus the grace period; SKIP LOCKED lets several workers
+    share the sweep. The grace lets an OrderPaid for a payment accepted before the deadline (payments
+    refuses any after it) arrive and activate the order instead of being refunded."""
     with uow:
-        due = uow.session.execute(select(orders.c.id).where(
-            orders.c.status.in_(sorted(domain.OPEN)), orders.c.expires_at < func.now())
+        due: Sequence[uuid.UUID] = uow.session.execute(select(orders.c.id).where(
+            orders.c.status.in_(sorted(domain.OPEN)),
+            orders.c.expires_at < func.now() - timedelta(seconds=grace_seconds))
             .with_for_update(skip_locked=True).limit(limit)).scalars().all()
         for order_id in due:
             transition(uow, order_id, OrderExpired, "deadline passed", "not paid in time")
@@ -253,7 +293,8 @@ def expire_due(*, uow: UnitOfWork, limit: int = 100) -> int:
 
 
 def copy_dish(uow: UnitOfWork, v: DishAdded | DishChanged | DishRemoved, removed: bool) -> None:
-    if removed:
+    """The event's class decides; `removed` (True exactly for a DishRemoved) is what the caller handles."""
+    if isinstance(v, DishRemoved):
         uow.session.execute(update(dish_copies).where(dish_copies.c.dish_id == uuid.UUID(v.dish_id),
                                                       dish_copies.c.version < v.version)
                             .values(removed=True, available=False, version=v.version))
@@ -283,7 +324,8 @@ def copy_plan(uow: UnitOfWork, v: RecommendationPublished) -> None:
 
 def saga_figures(*, uow: UnitOfWork) -> dict:
     with uow:
-        by_status = dict(uow.session.execute(select(orders.c.status, func.count()).group_by(orders.c.status)).all())
+        by_status: dict[str, int] = dict(uow.session.execute(
+            select(orders.c.status, func.count()).group_by(orders.c.status)).all())
         oldest = uow.session.execute(select(func.extract("epoch", func.now() - func.min(orders.c.created_at)))
                                      .where(orders.c.status.in_(sorted(domain.OPEN)))).scalar()
         compensated = uow.session.execute(select(func.count(history.c.order_id.distinct())).where(

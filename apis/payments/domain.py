@@ -2,12 +2,14 @@
 
 Order of the payment rules (SPEC §5, docs/saga.md): the semantic lock first (only an order payments
 has seen reach AWAITING_PAYMENT is payable), then ownership, then a closed order, then the first
-answer for a repeat (one payment per order), then the exact total, then the balance.
+answer for a repeat (one payment per order), then the order's payment deadline, then the exact
+total, then the balance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 AWAITING, CLOSED = "awaiting", "closed"
@@ -43,11 +45,12 @@ class Settlement:
 
 
 def before_charging(*, order_id: str, user_id: str, amount: int, copy: Any | None,
-                    payment: Any | None) -> Refusal | Replay | None:
+                    payment: Any | None, now: datetime | None = None) -> Refusal | Replay | None:
     """Everything decided before the wallet is looked at; None means: go on and settle.
 
-    `copy` and `payment` are payments' rows for the order (attributes user_id, total, status, reason),
-    or None when there is none.
+    `copy` and `payment` are payments' rows for the order (attributes user_id, total, status, reason,
+    and the copy's expires_at: the deadline, None when orders did not send one), or None when there is
+    none. `now` is when the payment is made; without it the deadline is not judged.
     """
     if copy is None:
         # No copy = orders never told us it awaits payment: still PENDING, or not an order at all.
@@ -60,6 +63,10 @@ def before_charging(*, order_id: str, user_id: str, amount: int, copy: Any | Non
         return Refusal(409, f"order {order_id} was {copy.reason or 'closed'} and can no longer be paid.")
     if payment is not None:
         return Replay(payment)
+    deadline = getattr(copy, "expires_at", None)
+    if now is not None and deadline is not None and now >= deadline:
+        return Refusal(409, f"order {order_id} was not paid by its deadline {deadline.isoformat()}; it can no "
+                            "longer be paid and will expire (nothing was charged).")
     if amount != copy.total:
         return Refusal(422, f"amount {amount} does not match the order's total {copy.total}; "
                             "pay exactly the total.")

@@ -37,6 +37,7 @@ order_copies = Table(
     Column("total", BigInteger),  # null for an order closed before it was ever payable
     Column("status", Text, nullable=False),
     Column("reason", Text),
+    Column("expires_at", DateTime(timezone=True)),  # the payment deadline from OrderAwaitingPayment
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("status IN ('awaiting', 'closed')", name="order_copies_status"),
 )

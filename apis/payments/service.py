@@ -10,6 +10,7 @@ closing refunds it, or the closing commits first and the charge is refused.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -77,7 +78,7 @@ def pay(*, uow: UnitOfWork, user_id: uuid.UUID, order_id: uuid.UUID, amount: int
         if copy is not None:
             payment = uow.session.execute(select(payments).where(payments.c.order_id == order_id)).first()
         outcome = domain.before_charging(order_id=str(order_id), user_id=str(user_id), amount=amount,
-                                         copy=copy, payment=payment)
+                                         copy=copy, payment=payment, now=datetime.now(UTC))
         if isinstance(outcome, domain.Refusal):
             raise Problem(outcome.status, outcome.detail)
         if isinstance(outcome, domain.Replay):
@@ -85,13 +86,14 @@ def pay(*, uow: UnitOfWork, user_id: uuid.UUID, order_id: uuid.UUID, amount: int
 
         wallet = _locked_wallet(uow, user_id)
         settlement = domain.settle(balance=wallet.balance, amount=amount)
-        ids = {"aggregate_id": str(order_id), "order_id": str(order_id), "user_id": str(user_id), "amount": amount}
+        ids: dict[str, Any] = {"aggregate_id": str(order_id), "order_id": str(order_id), "user_id": str(user_id),
+                               "amount": amount}
         if settlement.status == domain.SUCCEEDED:
             _move(uow, wallet, -amount)
             _record(uow, user_id=user_id, kind=domain.CHARGE, amount=amount, order_id=order_id)
             uow.publish(OrderPaid(**ids))
         else:
-            uow.publish(OrderPaymentFailed(**ids, reason=settlement.reason))
+            uow.publish(OrderPaymentFailed(**ids, reason=settlement.reason or "payment failed"))
         try:
             row = uow.session.execute(insert(payments).values(
                 order_id=order_id, user_id=user_id, amount=amount, status=settlement.status,
@@ -106,12 +108,15 @@ def pay(*, uow: UnitOfWork, user_id: uuid.UUID, order_id: uuid.UUID, amount: int
 # --- reactions to orders' events (called by stream_processors/payments_orders.py inside its inbox transaction)
 
 
-def copy_awaiting(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, total: int) -> None:
-    """The order became payable. A closed copy stays closed: a late or replayed event never reopens it."""
-    stmt = pg_insert(order_copies).values(order_id=order_id, user_id=user_id, total=total, status=domain.AWAITING)
+def copy_awaiting(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, total: int,
+                  expires_at: datetime | None = None) -> None:
+    """The order became payable, until `expires_at` (its deadline; None: orders sent none). A closed
+    copy stays closed: a late or replayed event never reopens it."""
+    stmt = pg_insert(order_copies).values(order_id=order_id, user_id=user_id, total=total, status=domain.AWAITING,
+                                          expires_at=expires_at)
     uow.session.execute(stmt.on_conflict_do_update(
         index_elements=[order_copies.c.order_id],
-        set_={"total": stmt.excluded.total, "updated_at": func.now()},
+        set_={"total": stmt.excluded.total, "expires_at": stmt.excluded.expires_at, "updated_at": func.now()},
         where=order_copies.c.status == domain.AWAITING))
 
 
@@ -132,7 +137,7 @@ def close_order(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, eve
                         .with_for_update())
     payment = uow.session.execute(select(payments).where(payments.c.order_id == order_id)
                                   .with_for_update()).first()
-    if not domain.needs_refund(payment):
+    if payment is None or not domain.needs_refund(payment):
         return
     _move(uow, _locked_wallet(uow, payment.user_id), payment.amount)
     _record(uow, user_id=payment.user_id, kind=domain.REFUND, amount=payment.amount, order_id=order_id)

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -64,10 +65,12 @@ def copy_of(order_id: str):
         return s.execute(select(order_copies).where(order_copies.c.order_id == uuid.UUID(order_id))).first()
 
 
-def awaiting(me: Account, total: int) -> str:
-    """A fresh order id that orders says awaits payment by `me`, once payments has its copy."""
+def awaiting(me: Account, total: int, expires_at: datetime | None = None) -> str:
+    """A fresh order id that orders says awaits payment by `me` (until `expires_at`), once payments
+    has its copy."""
     order_id = str(uuid.uuid4())
-    event = OrderAwaitingPayment(aggregate_id=order_id, order_id=order_id, user_id=me.user_id, total=total)
+    event = OrderAwaitingPayment(aggregate_id=order_id, order_id=order_id, user_id=me.user_id, total=total,
+                                 expires_at=expires_at)
     publish(event)
     processed(event)
     assert copy_of(order_id).status == "awaiting"
@@ -332,4 +335,21 @@ def test_a_redelivered_cancellation_refunds_once(api: httpx.Client) -> None:
     assert ledger_of(me, "refund", order_id) == [2000]
     assert published(order_id, "PaymentRefunded") == 1
     assert copy_of(order_id).reason == "cancelled (changed my mind)"  # the first closing's reason stays
+    assert_conserved(api, me)
+
+
+def test_a_payment_after_the_order_deadline_is_refused(api: httpx.Client) -> None:
+    """The deadline travels in OrderAwaitingPayment to payments' copy; a payment after it is refused
+    with 409 and charges nothing (before, it was taken and judged only when orders heard of it)."""
+    me = register(api)
+    deposit(api, me, 1000)
+    late_id = awaiting(me, 400, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert copy_of(late_id).expires_at is not None
+    resp = pay(api, me, late_id, 400)
+    assert resp.status_code == 409 and "deadline" in resp.json()["detail"], resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert balance(api, me) == 1000 and ledger_of(me, "charge", late_id) == []
+    in_time_id = awaiting(me, 400, expires_at=datetime.now(UTC) + timedelta(minutes=10))
+    assert pay(api, me, in_time_id, 400).json()["status"] == "succeeded"
+    assert balance(api, me) == 600
     assert_conserved(api, me)

@@ -130,15 +130,18 @@ def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_st
 
 def test_no_courier_rejects_and_releases_the_kitchen(api: httpx.Client) -> None:
     rid, dishes = restaurant(api, capacity=500)
-    me = customer(api)
-    [day] = unique_dates(1)
     slots = 40  # CALORIES_DELIVERY_SLOTS_PER_DAY's default, which `make up` runs with
+    # spread over users: one user may hold only a few unpaid orders (order_max_open_per_user)
+    eaters = [customer(api) for _ in range(4)]
+    me = eaters[0]
+    [day] = unique_dates(1)
     orders = []
-    for _ in range(slots):
-        orders.append(place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}),
-                            ).json()["order_id"])
-    for order_id in orders:
-        wait_status(api, me, order_id, "AWAITING_PAYMENT")
+    for i in range(slots):
+        who = eaters[i % len(eaters)]
+        orders.append((who, place(api, who, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}),
+                                  ).json()["order_id"]))
+    for who, order_id in orders:
+        wait_status(api, who, order_id, "AWAITING_PAYMENT")
     extra = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()["order_id"]
     rejected = wait_status(api, me, extra, "REJECTED")
     assert rejected["reason"] == f"no courier free on {day}"
@@ -252,7 +255,17 @@ def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
         answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
     finally:
         subprocess.run([*STACK, "restart", "orders"], check=True)
-    expired = wait_status(api, me, answer["order_id"], "EXPIRED", timeout=60)
+    # Past the deadline but inside the sweep's grace period: payments refuses the late payment itself
+    # (the deadline came in OrderAwaitingPayment), rather than taking it and refunding it later.
+    order = wait_status(api, me, answer["order_id"], "AWAITING_PAYMENT", "EXPIRED", timeout=90)
+    if order["status"] == "AWAITING_PAYMENT":
+        def late_payment_refused() -> bool:
+            r = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"],
+                                                             "amount": answer["total"]})
+            assert r.status_code == 409, r.text  # never taken: the deadline has passed
+            return "deadline" in r.json()["detail"] or "expired" in r.json()["detail"]
+        poll_until(late_payment_refused, 60, "payments to refuse a payment after the deadline")
+    expired = wait_status(api, me, answer["order_id"], "EXPIRED", timeout=120)
     assert expired["reason"] == "not paid in time"
     poll_until(lambda: nothing_held(answer["order_id"]), 30, "every reservation to be released")
 
@@ -260,6 +273,7 @@ def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
         r = api.post("/payments", headers=me.auth, json={"order_id": answer["order_id"], "amount": answer["total"]})
         return r.status_code == 409
     poll_until(refused, 30, "payments to refuse the expired order")
+    assert api.get("/payments/wallet", headers=me.auth).json()["balance"] == 10_000
 
 
 @pytest.mark.disruptive
@@ -384,3 +398,74 @@ def test_an_order_through_the_saga_notifies_its_user_of_each_step_in_order(api: 
     assert all(n["data"].get("order_id") in (None, order_id) for n in mine)
     theirs = api.get("/notifications", headers=other.auth, params={"limit": 50}).json()["items"]
     assert [n["kind"] for n in theirs] == ["welcome"]
+
+
+# ---- issue 10: defects at the edges -------------------------------------------------------------
+
+
+def test_empty_idempotency_key_is_refused_with_400_problem(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    [day] = unique_dates(1)
+    body = order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})
+    place(api, me, body)  # orders' copies know the restaurant and the user
+    # (a whitespace-only key is refused the same way: the service tier tests it; HTTP clients refuse to send one)
+    for key in ("", ""):  # the second empty key used to answer 500 (unique index on "")
+        r = api.post("/orders", headers={**me.auth, "Idempotency-Key": key}, json=body)
+        assert r.status_code == 400, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "Idempotency-Key" in r.json()["detail"]
+
+
+def test_natural_key_places_a_new_order_after_a_cancellation(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    [day] = unique_dates(1)
+    body = order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})
+    place(api, me, order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]}))  # copies are ready
+    first = api.post("/orders", headers=me.auth, json=body).json()
+    wait_status(api, me, first["order_id"], "AWAITING_PAYMENT")
+    retry = api.post("/orders", headers=me.auth, json=body)
+    assert retry.json() == {**first, "status": "AWAITING_PAYMENT"}  # the replay states the status now
+    assert api.post(f"/orders/{first['order_id']}/cancel", headers=me.auth).json()["status"] == "CANCELLED"
+    again = api.post("/orders", headers=me.auth, json=body)
+    assert again.status_code == 201 and again.json()["order_id"] != first["order_id"]
+    assert again.json()["status"] == "PENDING"
+
+
+def test_an_attacker_cannot_hold_a_days_couriers_hostage(api: httpx.Client) -> None:
+    """One account used to be able to place an unpaid order per courier slot of a day (40) and leave
+    every other user with "no courier free". Now it hits the unpaid-orders cap well before, and a
+    second user's order on the same day still reaches AWAITING_PAYMENT."""
+    rid, dishes = restaurant(api, capacity=500)
+    attacker, victim = customer(api), customer(api)
+    [day] = unique_dates(1)
+    slots = 40  # CALORIES_DELIVERY_SLOTS_PER_DAY's default
+    body = order_body(rid, {day: [(dishes["Kompot"]["id"], 1)]})
+    held = [place(api, attacker, body).json()["order_id"]]
+    refusal = None
+    for _ in range(slots):
+        r = api.post("/orders", headers={**attacker.auth, "Idempotency-Key": str(uuid.uuid4())}, json=body)
+        if r.status_code != 201:
+            refusal = r
+            break
+        held.append(r.json()["order_id"])
+    assert refusal is not None and len(held) < slots, f"the attacker placed {len(held)} unpaid orders"
+    assert refusal.status_code in (409, 429), refusal.text
+    assert refusal.headers["content-type"].startswith("application/problem+json")
+    assert "unpaid orders" in refusal.json()["detail"] or "Retry-After" in refusal.headers
+    mine = place(api, victim, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    wait_status(api, victim, mine["order_id"], "AWAITING_PAYMENT", timeout=90)
+
+
+def test_an_order_is_its_users_alone_staff_cannot_read_it(api: httpx.Client) -> None:
+    rid, dishes = restaurant(api)
+    me = customer(api)
+    [day] = unique_dates(1)
+    answer = place(api, me, order_body(rid, {day: [(dishes["Borscht"]["id"], 1)]})).json()
+    assert api.get(f"/orders/{answer['order_id']}", headers=me.auth).status_code == 200
+    for other in (staff(api, "manager"), admin(api), customer(api)):
+        r = api.get(f"/orders/{answer['order_id']}", headers=other.auth)
+        assert r.status_code == 404, (other, r.text)  # no address or phone for anyone else
+        listed = api.get("/orders", headers=other.auth).json()["items"]
+        assert answer["order_id"] not in [o["order_id"] for o in listed]

@@ -4,7 +4,7 @@ total, a short wallet, a refund for a payment that raced a closing; slots per da
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -56,6 +56,31 @@ def test_a_payment_that_raced_a_cancellation_is_refunded_once(tier) -> None:
     assert len(t.codec.of(PaymentRefunded)) == 1 and payments.balance(uow=t.uow(), user_id=me) == 500
     with pytest.raises(Problem):
         payments.pay(uow=t.uow(), user_id=me, order_id=order_id, amount=500)
+
+
+def test_payment_after_the_order_deadline_is_refused_and_charges_nothing(tier) -> None:
+    t = tier("payments")
+    order_id, me = uuid.uuid4(), uuid.uuid4()
+    with t.uow() as uow:
+        payments.copy_awaiting(uow=uow, order_id=order_id, user_id=me, total=500,
+                               expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        uow.commit()
+    payments.deposit(uow=t.uow(), user_id=me, amount=500)
+    with pytest.raises(Problem) as late:
+        payments.pay(uow=t.uow(), user_id=me, order_id=order_id, amount=500)
+    assert late.value.status == 409 and "deadline" in late.value.detail
+    assert t.codec.of(OrderPaid) == [] and payments.balance(uow=t.uow(), user_id=me) == 500
+
+
+def test_payment_before_the_order_deadline_is_taken(tier) -> None:
+    t = tier("payments")
+    order_id, me = uuid.uuid4(), uuid.uuid4()
+    with t.uow() as uow:
+        payments.copy_awaiting(uow=uow, order_id=order_id, user_id=me, total=500,
+                               expires_at=datetime.now(UTC) + timedelta(minutes=5))
+        uow.commit()
+    payments.deposit(uow=t.uow(), user_id=me, amount=500)
+    assert payments.pay(uow=t.uow(), user_id=me, order_id=order_id, amount=500).status == "succeeded"
 
 
 def book(t, order_id: uuid.UUID, days: list[date], capacity: int) -> None:
