@@ -56,6 +56,12 @@ class ServiceSettings(StackSettings):
     token_issuer: str = "calories-auth"
     token_audience: str = "calories"
 
+    # Retention of rows that would otherwise grow forever (chassis/retention.py says why these ages).
+    prune_interval_seconds: float = 300.0
+    outbox_retention_seconds: float = 15 * 60
+    inbox_retention_seconds: float = 8 * 24 * 3600  # the topics keep events 7 days
+    early_event_retention_seconds: float = 30 * 24 * 3600  # an early event whose cause never came
+
     @model_validator(mode="before")
     @classmethod
     def _environment_is_explicit(cls, data: Any) -> Any:

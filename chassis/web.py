@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from chassis.events import correlation_id_var
 from chassis.inputs import ControlCharacterGuard
 from chassis.logs import configure_logging
 from chassis.problems import install_problem_handlers, problem_response
+from chassis.retention import Retention, chassis_retention, prune_database
 from chassis.security import JwksKeySource, KeySource, TokenVerifier
 from chassis.service import Service
 
@@ -53,10 +55,13 @@ def _route_label(scope: dict, prefix: str, status: int) -> str:
 
 def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
                keys: KeySource | None = None,
-               on_startup: Callable[[], None] | None = None) -> FastAPI:
+               on_startup: Callable[[], None] | None = None,
+               retention: Sequence[Retention] = ()) -> FastAPI:
     """One service app: its routers under `prefix` (the gateway's path prefix), the chassis
     endpoints at the root (`/healthz`, `/readyz`, `/metrics`), and the OpenAPI document at
-    `<prefix>/openapi.json` so it is reachable through the single HTTP entry."""
+    `<prefix>/openapi.json` so it is reachable through the single HTTP entry. Every
+    `prune_interval_seconds` the process prunes its database's outbox and inbox and the service's
+    own `retention` tables (chassis/retention.py)."""
     configure_logging(service.name)
     settings = service.settings
 
@@ -64,8 +69,20 @@ def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if on_startup:
             on_startup()
+        pruner = asyncio.create_task(prune_periodically())
         yield
+        pruner.cancel()
         service.engine.dispose()
+
+    rules = [*chassis_retention(settings), *retention]
+
+    async def prune_periodically() -> None:
+        while True:
+            await asyncio.sleep(settings.prune_interval_seconds)
+            try:
+                await asyncio.to_thread(prune_database, service.name, service.engine, rules)
+            except Exception as exc:  # the database away: the next pass will do it
+                log.warning("pruning failed: %r", exc)
 
     app = FastAPI(title=f"Calories {service.name}", lifespan=lifespan, openapi_url=f"{prefix}/openapi.json",
                   docs_url=f"{prefix}/docs", redoc_url=None)
