@@ -41,6 +41,7 @@ schemas: venv
 
 lint: venv
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy
 
 unit: venv
 	@$(PY) -m pytest tests/unit -q

@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -66,7 +67,7 @@ class SchemaFile:
 class SchemaCatalog:
     """Every `<dir>/<aggregate_type>/<EventType>.avsc` under the configured schema folders."""
 
-    def __init__(self, dirs: list[str | Path]) -> None:
+    def __init__(self, dirs: Sequence[str | Path]) -> None:
         self.files: dict[tuple[str, str], SchemaFile] = {}
         for d in dirs:
             for path in sorted(Path(d).glob("*/*.avsc")):
@@ -105,6 +106,8 @@ class EventCodec:
         if key not in self._ids:
             sf = self.catalog.get(aggregate_type, event_type)
             registered = self.client.lookup_schema(sf.subject(self.settings), Schema(sf.text, "AVRO"))
+            if registered.schema_id is None:
+                raise LookupError(f"the registry answered {sf.subject(self.settings)} without a schema id")
             self._ids[key] = (registered.schema_id, fastavro.parse_schema(sf.parsed))
         return self._ids[key]
 
@@ -139,10 +142,13 @@ class EventCodec:
                 if exc.http_status_code == 404:  # the registry answered: no such schema, ever
                     raise UndecodableRecord(f"schema id {schema_id} is unknown to the registry") from exc
                 raise
+            if schema.schema_str is None:
+                raise LookupError(f"the registry answered schema id {schema_id} without its text")
             self._by_id[schema_id] = fastavro.parse_schema(json.loads(schema.schema_str))
         try:
-            return fastavro.schemaless_reader(io.BytesIO(data[5:]), self._by_id[schema_id],
-                                              self._reader(*reader) if reader else None)
+            # Every schema in schemas/ is a record, so the body reads as a dict.
+            return cast(dict[str, Any], fastavro.schemaless_reader(
+                io.BytesIO(data[5:]), self._by_id[schema_id], self._reader(*reader) if reader else None))
         except (EOFError, ValueError, TypeError, KeyError, IndexError, fastavro.read.SchemaResolutionError) as exc:
             raise UndecodableRecord(f"Avro body does not read with schema {schema_id}: {exc!r}") from exc
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
+from typing import cast
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
@@ -39,17 +40,21 @@ def replay_group(processor: str, settings: StackSettings) -> str:
 class DeadLetter:
     message: Message
 
+    def _pairs(self) -> list[tuple[str, bytes | None]]:
+        # A consumed message's headers are (key, value) pairs; the stub's dict form is for producing.
+        return cast(list[tuple[str, bytes | None]], self.message.headers() or [])
+
     @property
     def headers(self) -> dict[str, str]:
-        return {k: (v or b"").decode(errors="replace") for k, v in self.message.headers() or []}
+        return {k: (v or b"").decode(errors="replace") for k, v in self._pairs()}
 
     @property
     def source_topic(self) -> str | None:
         return self.headers.get("source_topic")
 
     @property
-    def original_headers(self) -> list[tuple[str, bytes]]:
-        return [(k, v) for k, v in self.message.headers() or [] if k not in DEAD_LETTER_HEADERS]
+    def original_headers(self) -> list[tuple[str, str | bytes | None]]:
+        return [(k, v) for k, v in self._pairs() if k not in DEAD_LETTER_HEADERS]
 
 
 def _read_new(processor: str, settings: StackSettings, timeout: float = 10.0) -> tuple[Consumer, list[DeadLetter]]:

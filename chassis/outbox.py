@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    ScalarResult,
     Table,
     Text,
     Uuid,
@@ -78,7 +79,7 @@ def first_deliveries(session: Session, consumer: str, event_ids: list[uuid.UUID]
     """Claim a batch of events for `consumer` in one statement; the ids not processed before."""
     if not event_ids:
         return set()
-    rows = session.execute(
+    rows: ScalarResult[uuid.UUID] = session.execute(
         pg_insert(inbox).values([{"consumer": consumer, "event_id": e} for e in dict.fromkeys(event_ids)])
         .on_conflict_do_nothing().returning(inbox.c.event_id)
     ).scalars()

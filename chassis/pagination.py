@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -37,7 +37,7 @@ def after(cursor: str, position_col: Any, id_col: Any, parse: Callable[[str], An
     return or_(position_col > position, and_(position_col == position, id_col > row_id))
 
 
-def page(rows: list, limit: int, position: Callable[[Any], date]) -> tuple[list, str | None]:
+def page(rows: Sequence[Any], limit: int, position: Callable[[Any], date]) -> tuple[Sequence[Any], str | None]:
     """Rows fetched with `limit + 1`: the page, and the cursor of the next one if there is one."""
     if len(rows) <= limit:
         return rows, None

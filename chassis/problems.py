@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +31,7 @@ class Problem(Exception):
 
 
 def problem_response(request: Request, status: int, detail: str, *, title: str | None = None,
-                     type_: str = "about:blank", headers: dict[str, str] | None = None,
+                     type_: str = "about:blank", headers: Mapping[str, str] | None = None,
                      **extra: Any) -> JSONResponse:
     body = {"type": type_, "title": title or HTTPStatus(status).phrase, "status": status, "detail": detail,
             "instance": request.url.path, **extra}

@@ -25,9 +25,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, Table, text
+from sqlalchemy import Connection, CursorResult, Engine, Table, text
 from sqlalchemy.orm import Session
 
 from chassis.outbox import inbox, outbox
@@ -63,7 +64,9 @@ def prune(conn: Connection | Session, rules: Sequence[Retention], now: datetime 
                          f'SELECT ctid FROM "{name}" WHERE "{column}" < :cutoff LIMIT :batch))')
         total = 0
         while True:
-            count = conn.execute(statement, {"cutoff": now - rule.keep, "batch": batch}).rowcount
+            # A DELETE answers with a CursorResult (a Session types it as the plain Result).
+            result = cast(CursorResult, conn.execute(statement, {"cutoff": now - rule.keep, "batch": batch}))
+            count = result.rowcount
             total += count
             if count < batch:
                 break

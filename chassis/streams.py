@@ -23,13 +23,14 @@ that fails is retried event by event, so only the poison event is dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
 from prometheus_client import Counter, Histogram, generate_latest
@@ -170,7 +171,8 @@ class Processor:
         topic_name = self.service.settings.topic(aggregate_type)
 
         async def agent(stream: faust.StreamT) -> None:
-            async for batch in stream.take_events(self.batch_max, self.batch_within):
+            # faust's StreamT leaves out take_events, which its Stream (what agents get) has.
+            async for batch in stream.take_events(self.batch_max, self.batch_within):  # type: ignore[attr-defined]
                 await self.apply_batch(aggregate_type, topic_name, by_name, batch)
 
         self.app.agent(self.topic(aggregate_type), name=f"{self.name}.{aggregate_type}")(agent)
@@ -198,7 +200,9 @@ class Processor:
         @self.app.page("/readyz")
         async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
             # Ready once the tables are recovered and no rebalance is under way (partitions assigned).
-            ok = app.tables.recovery.completed.is_set() and not app.rebalancing and not app.in_recovery
+            # faust's TableManagerT leaves out `recovery`, which its TableManager (app.tables) has.
+            recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+            ok = recovered and not app.rebalancing and not app.in_recovery
             return web.json({"status": "ready" if ok else "starting"}, status=200 if ok else 503)
 
     # ------------------------------------------------------------------ applying
@@ -262,7 +266,7 @@ class Processor:
             for item in good:
                 try:
                     await retrying(f"{self.name}: applying {item.event_type} from {topic}",
-                                   lambda item=item: asyncio.to_thread(self._apply_sync, topic, [item]),
+                                   functools.partial(asyncio.to_thread, self._apply_sync, topic, [item]),
                                    RETRIES.labels(self.name, topic).inc)
                 except Exception as exc:
                     await self._dead_letter(topic, item, f"{type(exc).__name__}: {exc}")
@@ -303,7 +307,9 @@ class Processor:
     async def _dead_letter(self, topic: str, item: _Item, error: str) -> None:
         msg = item.record.message
         log.error("%s: dead-lettering %s[%s]@%s: %s", self.name, msg.topic, msg.partition, msg.offset, error)
-        headers = [*list(msg.headers or []), ("error", error.encode()), ("source_topic", msg.topic.encode()),
+        # A consumed message's headers are a list of (key, value) pairs.
+        received = cast(list[tuple[str, bytes]], msg.headers or [])
+        headers = [*received, ("error", error.encode()), ("source_topic", msg.topic.encode()),
                    ("source_partition", str(msg.partition).encode()), ("source_offset", str(msg.offset).encode())]
         await self.dlq.send(key=msg.key, value=item.record.value, headers=headers)
         EVENTS.labels(self.name, topic, item.event_type, "dead_lettered").inc()

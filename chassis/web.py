@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
@@ -20,7 +20,7 @@ from chassis.logs import configure_logging
 from chassis.problems import install_problem_handlers, problem_response
 from chassis.retention import Retention, chassis_retention, prune_database
 from chassis.security import JwksKeySource, KeySource, TokenVerifier
-from chassis.service import Service
+from chassis.service import Service, ServiceSettings
 
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -34,15 +34,16 @@ REQUEST_DURATION = Histogram(
 log = logging.getLogger("calories.http")
 
 
-def current_service(request: Request) -> Service:
+def current_service(request: Request) -> Service[Any]:
     return request.app.state.service
 
 
-# The running service (its settings, database and units of work), for route handlers.
-ServiceDep = Annotated[Service, Depends(current_service)]
+# The running service (its settings, database and units of work), for route handlers. A service with
+# settings of its own declares `Annotated[Service[OrderSettings], Depends(current_service)]` instead.
+ServiceDep = Annotated[Service[ServiceSettings], Depends(current_service)]
 
 
-def _route_label(scope: dict, prefix: str, status: int) -> str:
+def _route_label(scope: MutableMapping[str, Any], prefix: str, status: int) -> str:
     """The route template (bounded cardinality), e.g. /users/{user_id}, never the raw path."""
     path = getattr(scope.get("route"), "path", None)
     if path and scope.get("fastapi", {}).get("included_router") is not None:
@@ -53,7 +54,7 @@ def _route_label(scope: dict, prefix: str, status: int) -> str:
     return scope["path"] if status < 400 else "unmatched"
 
 
-def create_app(service: Service, routers: list[APIRouter], *, prefix: str,
+def create_app(service: Service[ServiceSettings], routers: list[APIRouter], *, prefix: str,
                keys: KeySource | None = None,
                on_startup: Callable[[], None] | None = None,
                retention: Sequence[Retention] = ()) -> FastAPI:

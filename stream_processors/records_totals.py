@@ -19,6 +19,7 @@ Run: faust -A stream_processors.records_totals worker
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from apis.records import domain
 from apis.records import service as records
@@ -92,7 +93,7 @@ async def total_diary(stream):
         if isinstance(event, DiaryEvent):
             keys = fold(event)
             # The read model must get the write: wait for the database rather than lose it.
-            await retrying("records_totals: writing daily totals", lambda keys=keys: asyncio.to_thread(sink, keys))
+            await retrying("records_totals: writing daily totals", functools.partial(asyncio.to_thread, sink, keys))
 
 
 @app.agent(processor.topic("users.profile"))
@@ -100,4 +101,4 @@ async def copy_goals(stream):
     async for record in stream.events():
         event = await processor.read("users.profile", record)
         if isinstance(event, UserProfileChanged):
-            await retrying("records_totals: writing a goal", lambda event=event: asyncio.to_thread(store_goal, event))
+            await retrying("records_totals: writing a goal", functools.partial(asyncio.to_thread, store_goal, event))

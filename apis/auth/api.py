@@ -16,11 +16,11 @@ from chassis.service import Service
 router = APIRouter(tags=["auth"])
 
 
-def _ctx(request: Request) -> tuple[Service, SigningKey, AuthSettings]:
+def _ctx(request: Request) -> tuple[Service[AuthSettings], SigningKey, AuthSettings]:
     return request.app.state.service, request.app.state.signing_key, request.app.state.service.settings
 
 
-Ctx = Annotated[tuple[Service, SigningKey, AuthSettings], Depends(_ctx)]
+Ctx = Annotated[tuple[Service[AuthSettings], SigningKey, AuthSettings], Depends(_ctx)]
 
 
 def _address(request: Request, settings: AuthSettings) -> str:
@@ -65,7 +65,7 @@ def jwks(ctx: Ctx) -> dict:
 
 @router.post("/staff", status_code=201, response_model=RegisterOut)
 def create_staff(body: StaffIn, ctx: Ctx, _: Principal = require_roles("admin")) -> RegisterOut:
-    svc, _, _ = ctx
+    svc = ctx[0]
     user_id = service.register(uow=svc.uow(), email=body.email, password=body.password, name=body.name,
                                roles=[body.role], restaurant_id=body.restaurant_id)
     return RegisterOut(user_id=user_id)

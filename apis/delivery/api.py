@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, cast
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from apis.delivery import domain, service
 from apis.delivery.schemas import DayOut, TaskOut, TaskPage, TaskStatus
 from apis.delivery.settings import DeliverySettings
 from chassis.security import Principal, require_roles
-from chassis.web import ServiceDep as Svc
+from chassis.service import Service
+from chassis.web import current_service
 
 router = APIRouter(tags=["delivery"])
+Svc = Annotated[Service[DeliverySettings], Depends(current_service)]  # app.py gives it DeliverySettings
 Courier = Annotated[Principal, require_roles("courier")]
 Dispatcher = Annotated[Principal, require_roles("courier", "admin")]
 
@@ -49,5 +51,5 @@ def delivered(task_id: uuid.UUID, svc: Svc, courier: Courier) -> TaskOut:
 @router.get("/days/{day}", response_model=DayOut)
 def day_slots(day: date, svc: Svc, _: Dispatcher) -> DayOut:
     """Courier slots on one date: capacity, held by pending or confirmed bookings, and free."""
-    capacity = cast(DeliverySettings, svc.settings).delivery_slots_per_day  # app.py gives it DeliverySettings
+    capacity = svc.settings.delivery_slots_per_day
     return DayOut.model_validate(service.day_slots(uow=svc.uow(), day=day, capacity=capacity))

@@ -11,12 +11,13 @@ lock each of their dates, in date order, so two orders cannot both take a day's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import CursorResult
 
 from apis.delivery import domain
 from apis.delivery.events import (
@@ -56,7 +57,7 @@ def _booking(uow: UnitOfWork, order_id: uuid.UUID) -> Any:
     return uow.session.execute(select(bookings).where(bookings.c.order_id == order_id).with_for_update()).first()
 
 
-def _early(uow: UnitOfWork, order_id: uuid.UUID) -> list[Any]:
+def _early(uow: UnitOfWork, order_id: uuid.UUID) -> Sequence[Any]:
     return uow.session.execute(select(early_events).where(early_events.c.order_id == order_id)).all()
 
 
@@ -67,10 +68,10 @@ def _record_early(uow: UnitOfWork, order_id: uuid.UUID, kind: str, payload: dict
 
 def _set_status(uow: UnitOfWork, booking: Any, status: str, reason: str | None = None) -> None:
     """Reread value: write only over the version that was read."""
-    changed = uow.session.execute(
+    changed = cast(CursorResult, uow.session.execute(
         update(bookings).where(bookings.c.order_id == booking.order_id, bookings.c.version == booking.version)
         .values(status=status, reason=reason if reason is not None else booking.reason,
-                version=booking.version + 1, updated_at=func.now()))
+                version=booking.version + 1, updated_at=func.now())))
     if changed.rowcount != 1:
         raise StaleBooking(f"booking {booking.order_id} changed under version {booking.version}")
 
@@ -81,7 +82,7 @@ def used_slots(uow: UnitOfWork, dates: Iterable[date]) -> dict[date, int]:
         select(booking_days.c.date, func.count())
         .join(bookings, bookings.c.order_id == booking_days.c.order_id)
         .where(booking_days.c.date.in_(sorted(set(dates))), bookings.c.status.in_(domain.HOLDING))
-        .group_by(booking_days.c.date)).all()
+        .group_by(booking_days.c.date)).tuples().all()
     return {day: count for day, count in rows}
 
 
@@ -103,7 +104,7 @@ def reserve(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID, restaur
     uow.session.execute(bookings.insert().values(
         order_id=order_id, user_id=user_id, restaurant_id=restaurant_id, address=address, phone=phone,
         status=domain.REJECTED if full else domain.PENDING, reason=reason, version=1))
-    if full:
+    if reason is not None:  # a full date
         uow.publish(DeliveryRejected(aggregate_id=str(order_id), order_id=str(order_id), user_id=str(user_id),
                                      reason=reason))
         return
@@ -142,10 +143,11 @@ def confirm(*, uow: UnitOfWork, order_id: uuid.UUID, user_id: uuid.UUID) -> None
         _confirm(uow, booking, _early(uow, order_id))
 
 
-def _confirm(uow: UnitOfWork, booking: Any, early: list[Any]) -> None:
+def _confirm(uow: UnitOfWork, booking: Any, early: Sequence[Any]) -> None:
     prepared = {e.date for e in early if e.kind == domain.EARLY_PREPARED}
-    days = uow.session.execute(select(booking_days.c.date).where(booking_days.c.order_id == booking.order_id)
-                               .order_by(booking_days.c.date)).scalars().all()
+    days: Sequence[date] = uow.session.execute(
+        select(booking_days.c.date).where(booking_days.c.order_id == booking.order_id)
+        .order_by(booking_days.c.date)).scalars().all()
     _set_status(uow, booking, domain.CONFIRMED)
     uow.session.execute(pg_insert(tasks).values([{
         "id": uuid.uuid4(), "order_id": booking.order_id, "date": day, "user_id": booking.user_id,
@@ -164,6 +166,8 @@ def day_prepared(*, uow: UnitOfWork, order_id: uuid.UUID, day: date) -> None:
     if action == "record":
         _record_early(uow, order_id, domain.EARLY_PREPARED, {}, day)
     elif action == "apply":
+        if task is None:  # prepared_action applies only to a task that exists
+            raise RuntimeError(f"no task of order {order_id} on {day} to mark prepared")
         uow.session.execute(update(tasks).where(tasks.c.id == task.id)
                             .values(status=domain.READY, updated_at=func.now()))
 
@@ -171,7 +175,7 @@ def day_prepared(*, uow: UnitOfWork, order_id: uuid.UUID, day: date) -> None:
 # ---- the couriers' API ----
 
 def list_tasks(*, uow: UnitOfWork, statuses: Iterable[str], order_id: uuid.UUID | None, cursor: str | None,
-               limit: int, courier_id: uuid.UUID | None) -> tuple[list[Any], str | None]:
+               limit: int, courier_id: uuid.UUID | None) -> tuple[Sequence[Any], str | None]:
     """Tasks in `statuses`. With a courier: only those open for pickup (nobody's yet: waiting for the
     kitchen or ready) and the courier's own — never another courier's task with its address and phone."""
     query = select(tasks).where(tasks.c.status.in_(sorted(set(statuses))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ def record(*, uow: UnitOfWork, event_id: uuid.UUID, event_type: str, value: dict
 
 
 def list_mine(*, uow: UnitOfWork, user_id: uuid.UUID, unread: bool, cursor: str | None,
-              limit: int) -> tuple[list[Any], str | None]:
+              limit: int) -> tuple[Sequence[Any], str | None]:
     """Newest first; the cursor is the last item's (created_at, id), so new arrivals never shift a page."""
     query = select(notifications).where(notifications.c.user_id == user_id)
     if unread:
@@ -91,7 +92,7 @@ def stream_floor(*, uow: UnitOfWork, user_id: uuid.UUID, last_event_id: str | No
 LIVE_PAGE = 200
 
 
-def inserted_after(*, uow: UnitOfWork, user_id: uuid.UUID, seq: int) -> list[Any]:
+def inserted_after(*, uow: UnitOfWork, user_id: uuid.UUID, seq: int) -> Sequence[Any]:
     """The user's notifications inserted after `seq`, in insert order, one page at a time."""
     with uow:
         return uow.session.execute(select(notifications).where(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 
 from apis.orders import service
 from apis.orders.schemas import OrderCreatedOut, OrderIn, OrderOut, OrderPage
+from apis.orders.settings import OrderSettings
 from chassis.problems import Problem
 from chassis.security import CurrentPrincipal
-from chassis.web import ServiceDep as Svc
+from chassis.service import Service
+from chassis.web import current_service
 
 router = APIRouter(tags=["orders"])
+Svc = Annotated[Service[OrderSettings], Depends(current_service)]  # app.py gives it OrderSettings
 
 
 

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Set
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, update
 
 from apis.recommendations import domain
 from apis.recommendations.draft import MenuDish, draft_week, tolerance
 from apis.recommendations.events import RecommendationPublished
 from apis.recommendations.models import goal_copies, menu_dishes, plans, restaurant_copies
+from apis.restaurants.events import DishRemoved  # at run time too: copy_dish tells a removal by its class
 from chassis import pagination
 from chassis.db import UnitOfWork, upsert_newer
 from chassis.problems import Problem
 from chassis.security import Principal
 
 if TYPE_CHECKING:  # the other services' events this service copies from
-    from apis.restaurants.events import DishAdded, DishChanged, DishRemoved, RestaurantChanged, RestaurantCreated
+    from apis.restaurants.events import DishAdded, DishChanged, RestaurantChanged, RestaurantCreated
     from apis.users.events import UserProfileChanged
 
 
@@ -28,9 +30,9 @@ def _copy(row: Any) -> domain.DishCopy:
                            row.available, row.removed)
 
 
-def _menu(uow: UnitOfWork, *, dish_ids: set[str] = frozenset(), restaurant_id: str | None = None
+def _menu(uow: UnitOfWork, *, dish_ids: Set[str] = frozenset(), restaurant_id: str | None = None
           ) -> dict[str, domain.DishCopy]:
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     valid_ids = []
     for i in dish_ids:
         try:
@@ -211,8 +213,9 @@ def list_plans(*, uow: UnitOfWork, principal: Principal, user_id: uuid.UUID | No
 
 
 def copy_dish(*, uow: UnitOfWork, value: DishAdded | DishChanged | DishRemoved, removed: bool) -> None:
-    """Newest version wins, so a duplicate or late event changes nothing."""
-    if removed:
+    """Newest version wins, so a duplicate or late event changes nothing. The event's class decides;
+    `removed` (True exactly for a DishRemoved) is what the caller handles."""
+    if isinstance(value, DishRemoved):
         uow.session.execute(update(menu_dishes).where(menu_dishes.c.dish_id == uuid.UUID(value.dish_id),
                                                       menu_dishes.c.version < value.version)
                             .values(removed=True, available=False, version=value.version))

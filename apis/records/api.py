@@ -53,7 +53,8 @@ def list_mine(principal: CurrentPrincipal, svc: Svc, start: From = None, end: To
 @router.get("/daily", response_model=DailyOut)
 def my_daily(principal: CurrentPrincipal, svc: Svc, start: From = None, end: To = None) -> DailyOut:
     start, end = _range(start, end)
-    return DailyOut(days=service.daily(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), start=start, end=end))
+    return DailyOut.model_validate({"days": service.daily(uow=svc.uow(), user_id=uuid.UUID(principal.user_id),
+                                                          start=start, end=end)})
 
 
 @router.get("/users/{user_id}", response_model=EntryPage)
@@ -65,7 +66,7 @@ def users_entries(user_id: uuid.UUID, svc: Svc, _: Manager, start: From = None, 
 @router.get("/users/{user_id}/daily", response_model=DailyOut)
 def users_daily(user_id: uuid.UUID, svc: Svc, _: Manager, start: From = None, end: To = None) -> DailyOut:
     start, end = _range(start, end)
-    return DailyOut(days=service.daily(uow=svc.uow(), user_id=user_id, start=start, end=end))
+    return DailyOut.model_validate({"days": service.daily(uow=svc.uow(), user_id=user_id, start=start, end=end)})
 
 
 @router.get("/users/{user_id}/habits", response_model=HabitsOut, response_model_by_alias=True)

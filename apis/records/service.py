@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -94,7 +95,7 @@ def remove_entry(*, uow: UnitOfWork, user_id: uuid.UUID, entry_id: uuid.UUID) ->
 
 
 def list_entries(*, uow: UnitOfWork, user_id: uuid.UUID, start: date | None, end: date | None,
-                 cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+                 cursor: str | None, limit: int) -> tuple[Sequence[Any], str | None]:
     query = select(entries).where(entries.c.user_id == user_id)
     if start:
         query = query.where(entries.c.eaten_on >= start)
@@ -136,15 +137,15 @@ def habits(*, uow: UnitOfWork, user_id: uuid.UUID, start: date, end: date, top: 
     with uow:
         count, days, total = uow.session.execute(select(
             func.count(), func.count(entries.c.eaten_on.distinct()), func.coalesce(func.sum(entries.c.calories), 0))
-            .where(in_range)).one()
+            .where(in_range)).tuples().one()
         per_meal = uow.session.execute(select(
             entries.c.meal, func.sum(entries.c.calories), func.count(entries.c.eaten_on.distinct()))
-            .where(in_range).group_by(entries.c.meal)).all()
+            .where(in_range).group_by(entries.c.meal)).tuples().all()
         label = func.min(entries.c.text)
         frequent = uow.session.execute(select(
             label, entries.c.dish_id, func.count().label("times"), func.avg(entries.c.calories))
             .where(in_range).group_by(func.lower(entries.c.text), entries.c.dish_id)
-            .order_by(func.count().desc(), label).limit(top)).all()
+            .order_by(func.count().desc(), label).limit(top)).tuples().all()
     return {
         "user_id": user_id, "from": start, "to": end, "entries": count, "days_with_entries": days,
         "average_calories_per_day": round(total / days, 1) if days else 0.0,

@@ -65,7 +65,8 @@ def change_restaurant(restaurant_id: uuid.UUID, body: RestaurantPatch, svc: Svc,
 def get_menu(restaurant_id: uuid.UUID, principal: CurrentPrincipal, svc: Svc) -> MenuOut:
     restaurant, dishes = service.menu(uow=svc.uow(), restaurant_id=restaurant_id)
     sections = domain.group_by_kind([DishOut.model_validate(d, from_attributes=True) for d in dishes])
-    return MenuOut(restaurant=RestaurantOut.model_validate(restaurant, from_attributes=True), sections=sections)
+    return MenuOut.model_validate({"restaurant": RestaurantOut.model_validate(restaurant, from_attributes=True),
+                                   "sections": sections})
 
 
 @router.post("/{restaurant_id}/dishes", status_code=201, response_model=DishOut)

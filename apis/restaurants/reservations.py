@@ -77,13 +77,15 @@ def reserve(uow: UnitOfWork, order: OrderCreated) -> None:
                 reason = f"{dish.text} is not available"
                 break
     if reason is None:
+        if restaurant is None:  # a missing restaurant has its reason above
+            raise RuntimeError(f"restaurant {restaurant_id} vanished while reserving order {order_id}")
         needed = domain.portions_per_day(days)
-        already = dict(s.execute(select(reserved_portions.c.day, func.sum(reserved_portions.c.portions))
-                                 .join(reservations, reservations.c.order_id == reserved_portions.c.order_id)
-                                 .where(reserved_portions.c.restaurant_id == restaurant_id,
-                                        reservations.c.status.in_(HELD),
-                                        reserved_portions.c.day.in_([date.fromisoformat(d) for d in needed]))
-                                 .group_by(reserved_portions.c.day)).all())
+        already: dict[date, int] = dict(s.execute(
+            select(reserved_portions.c.day, func.sum(reserved_portions.c.portions))
+            .join(reservations, reservations.c.order_id == reserved_portions.c.order_id)
+            .where(reserved_portions.c.restaurant_id == restaurant_id, reservations.c.status.in_(HELD),
+                   reserved_portions.c.day.in_([date.fromisoformat(d) for d in needed]))
+            .group_by(reserved_portions.c.day)).all())
         full = domain.first_full_day(needed, {d.isoformat(): int(n) for d, n in already.items()},
                                      restaurant.daily_capacity)
         if full is not None:
@@ -136,7 +138,7 @@ def kitchen_queue(*, uow: UnitOfWork, restaurant_id: uuid.UUID) -> list[dict]:
         rows = uow.session.execute(select(reservations).where(reservations.c.restaurant_id == restaurant_id,
                                                               reservations.c.status == "confirmed")
                                    .order_by(reservations.c.updated_at)).all()
-        done = {}
+        done: dict[uuid.UUID, list[str]] = {}
         if rows:
             for p in uow.session.execute(select(prepared_days).where(
                     prepared_days.c.order_id.in_([r.order_id for r in rows]))).all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -59,7 +60,7 @@ def _restaurant(uow: UnitOfWork, restaurant_id: uuid.UUID, lock: bool = False) -
 
 
 def list_restaurants(*, uow: UnitOfWork, include_inactive: bool, after: str | None,
-                     limit: int) -> tuple[list, str | None]:
+                     limit: int) -> tuple[Sequence[Any], str | None]:
     query = select(restaurants).order_by(restaurants.c.name, restaurants.c.id)
     if not include_inactive:
         query = query.where(restaurants.c.active)
@@ -70,7 +71,7 @@ def list_restaurants(*, uow: UnitOfWork, include_inactive: bool, after: str | No
     return rows[:limit], (rows[limit - 1].name if len(rows) > limit else None)
 
 
-def menu(*, uow: UnitOfWork, restaurant_id: uuid.UUID) -> tuple[Any, list[Any]]:
+def menu(*, uow: UnitOfWork, restaurant_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
     with uow:
         restaurant = _restaurant(uow, restaurant_id)
         rows = uow.session.execute(select(dishes).where(dishes.c.restaurant_id == restaurant_id,
