@@ -6,11 +6,15 @@ used), issuer, audience, expiry and a subject are all required. Roles come from 
 
 from __future__ import annotations
 
+import math
+import threading
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 import jwt
 from fastapi import Depends, Request
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.problems import Problem
 
@@ -31,17 +35,52 @@ class KeySource(Protocol):
     def key_for(self, token: str) -> Any: ...
 
 
+class JwksSettings(BaseSettings):
+    """How long a fetched key set is trusted (CALORIES_JWKS_LIFESPAN_SECONDS): a key auth removes from
+    its JWKS stops being accepted at most this long after; and how often, at most, a token naming an
+    unknown key may trigger a fetch (CALORIES_JWKS_MIN_REFRESH_SECONDS), so made-up kids cannot flood auth."""
+
+    model_config = SettingsConfigDict(env_prefix="CALORIES_", extra="ignore")
+
+    jwks_lifespan_seconds: float = 300.0
+    jwks_min_refresh_seconds: float = 10.0
+
+
 class JwksKeySource:
-    """Keys from a JWKS URL; PyJWT caches them and refetches when a token names an unknown kid."""
+    """Keys from a JWKS URL, as one set with a bounded lifetime: after `lifespan` seconds the whole set is
+    fetched again (and keys no longer in it are no longer trusted); a token naming a key not in the set
+    triggers an early fetch at most every `min_refresh` seconds (a rotated-in key is picked up at once)."""
 
-    def __init__(self, url: str) -> None:
-        self.client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+    def __init__(self, url: str, *, lifespan: float | None = None, min_refresh: float | None = None,
+                 timeout: float = 5) -> None:
+        settings = JwksSettings()
+        self.lifespan = settings.jwks_lifespan_seconds if lifespan is None else lifespan
+        self.min_refresh = settings.jwks_min_refresh_seconds if min_refresh is None else min_refresh
+        self.client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=timeout)
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = -math.inf  # time.monotonic() of the last fetch
+        self._lock = threading.Lock()
 
-    def key_for(self, token: str) -> Any:
+    def _fetch(self) -> None:
         try:
-            return self.client.get_signing_key_from_jwt(token).key
+            keys = self.client.get_signing_keys()
         except jwt.PyJWKClientConnectionError as exc:
             raise Problem(503, "The token could not be checked: the key set is unreachable.") from exc
+        except jwt.PyJWKClientError:  # a set without signing keys: nothing is trusted
+            keys = []
+        self._keys = {k.key_id: k.key for k in keys if k.key_id}
+        self._fetched_at = time.monotonic()
+
+    def key_for(self, token: str) -> Any:
+        kid = jwt.get_unverified_header(token).get("kid")
+        with self._lock:  # one fetch at a time; the others then use its result
+            age = time.monotonic() - self._fetched_at
+            if age >= self.lifespan or (kid not in self._keys and age >= self.min_refresh):
+                self._fetch()
+            key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise jwt.InvalidTokenError("unknown signing key")
+        return key
 
 
 class TokenVerifier:
