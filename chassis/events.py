@@ -7,7 +7,7 @@ import dataclasses
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, dataclass_transform
 
 # The correlation id of the request or event being handled; set by the HTTP middleware and by
 # stream processors from the incoming event's header, so it follows a flow across services.
@@ -27,8 +27,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Event:
+@dataclass_transform(frozen_default=True, kw_only_default=True, field_specifiers=(dataclasses.field,))
+class _EventMeta(type):
+    """Every subclass of Event is a frozen, keyword-only dataclass without a decorator of its own
+    (one line fewer per event, and no way to forget `frozen`)."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kw: Any) -> _EventMeta:
+        cls = super().__new__(mcs, name, bases, namespace, **kw)
+        made: Any = dataclasses.dataclass(frozen=True, kw_only=True)(cls)  # the same class, now a dataclass
+        return made
+
+
+class Event(metaclass=_EventMeta):
     """Base of every event. Subclasses set `aggregate_type` (the topic is named after it) and
     add their own fields; the Avro schema `schemas/<aggregate_type>/<ClassName>.avsc` matches."""
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from chassis.events import Event
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class UserRegistered(Event):
     aggregate_type = "auth.account"
     user_id: str

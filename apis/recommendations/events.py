@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 
 from chassis.events import Event
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class RecommendationPublished(Event):
     aggregate_type = "recommendations.plan"
     plan_id: str

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime
 
 from chassis.events import Event
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class _EntryState(Event):
     aggregate_type = "records.diary"
     entry_id: str
@@ -27,17 +25,14 @@ class _EntryState(Event):
     source: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DiaryEntryAdded(_EntryState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DiaryEntryChanged(_EntryState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DiaryEntryRemoved(Event):
     aggregate_type = "records.diary"
     entry_id: str

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 
 from chassis.events import Event
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class _RestaurantState(Event):
     aggregate_type = "restaurants.restaurant"
     restaurant_id: str
@@ -19,17 +17,14 @@ class _RestaurantState(Event):
     active: bool
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class RestaurantCreated(_RestaurantState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class RestaurantChanged(_RestaurantState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class _DishState(Event):
     aggregate_type = "restaurants.restaurant"
     dish_id: str
@@ -43,17 +38,14 @@ class _DishState(Event):
     available: bool
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DishAdded(_DishState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DishChanged(_DishState):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DishRemoved(Event):
     aggregate_type = "restaurants.restaurant"
     dish_id: str
@@ -63,14 +55,12 @@ class DishRemoved(Event):
 
 # ---- the order saga: reservations, keyed by order id (schemas/restaurants.reservation/) ----
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class _ReservationEvent(Event):
     aggregate_type = "restaurants.reservation"
     order_id: str
     user_id: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class OrderReserved(_ReservationEvent):
     restaurant_id: str
     delivery_address: str
@@ -79,22 +69,18 @@ class OrderReserved(_ReservationEvent):
     portions: int
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class OrderReserveRejected(_ReservationEvent):
     reason: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class ReservationReleased(_ReservationEvent):
     reason: str
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class ReservationConfirmed(_ReservationEvent):
     pass
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class DayPrepared(_ReservationEvent):
     restaurant_id: str
     date: date

@@ -7,7 +7,6 @@ Run as a worker: faust -A tests.integration.probe worker
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cache
 
 from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, Text, Uuid, text, update
@@ -42,7 +41,6 @@ probe_totals = Table(
 )
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class ProbeHappened(Event):
     aggregate_type = "stacktest.probe"
     seq: int
