@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 
 from apis.orders import domain, service
 from apis.orders.api import router
+from apis.orders.models import history
 from apis.orders.settings import OrderSettings
+from chassis.retention import Retention
 from chassis.service import Service
 from chassis.web import create_app
 
@@ -37,4 +41,6 @@ class SagaCollector:
 
 
 REGISTRY.register(SagaCollector())
-app = create_app(svc, [router], prefix="/orders")
+# The saga view an order shows (its steps) is kept for a long time, then pruned like any history.
+app = create_app(svc, [router], prefix="/orders", retention=[
+    Retention(history, "at", timedelta(days=svc.settings.order_history_retention_days))])

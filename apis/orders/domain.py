@@ -116,3 +116,8 @@ def canonical_hash(user_id: str, body: dict[str, Any]) -> str:
     canonical = json.dumps({"user": user_id, "body": body}, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
+
+
+def portions(days: list[dict]) -> int:
+    """Portions an order holds: every dish's quantity, over every meal and day."""
+    return sum(x["quantity"] for d in days for m in d["meals"] for x in m["dishes"])

@@ -69,6 +69,18 @@ def _within_limits(uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID)
                       title="Too many orders placed", headers={"Retry-After": str(wait)})
 
 
+def _within_portion_limit(uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID, wanted: int) -> None:
+    """Refuse (409) an order that would take the portions held by the user's unpaid orders past the
+    cap. Runs under the per-user lock `_within_limits` took, so concurrent orders add up right."""
+    open_days: list[list[dict]] = list(uow.session.execute(select(orders.c.days).where(
+        orders.c.user_id == user_id, orders.c.status.in_(sorted(domain.OPEN)))).scalars())
+    held = sum(domain.portions(days) for days in open_days)
+    if held + wanted > settings.order_max_open_portions_per_user:
+        raise Problem(409, f"This order's {wanted} portions and the {held} your unpaid orders hold pass the most "
+                           f"one account may hold at once ({settings.order_max_open_portions_per_user}); pay or "
+                           "cancel an order first, or order fewer portions.", title="Too many portions held")
+
+
 def _menu(uow: UnitOfWork, dish_ids: set[str]) -> dict[str, domain.MenuItem]:
     ids = [uuid.UUID(i) for i in dish_ids]
     rows = uow.session.execute(select(dish_copies).where(dish_copies.c.dish_id.in_(ids),
@@ -138,6 +150,7 @@ def place_order(*, uow: UnitOfWork, settings: OrderSettings, user_id: uuid.UUID,
         if problems:
             raise Problem(422, "; ".join(problems), title="The order is not valid",
                           errors=[{"field": "body.days", "message": p} for p in problems])
+        _within_portion_limit(uow, settings, user_id, domain.portions(priced))
         profile = s.execute(select(profile_copies).where(profile_copies.c.user_id == user_id)).first()
         address = body.get("delivery_address") or (profile.address if profile else None)
         phone = body.get("phone") or (profile.phone if profile else None)

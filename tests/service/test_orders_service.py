@@ -348,3 +348,20 @@ def test_an_order_is_read_only_by_its_user_not_by_staff(tier) -> None:
             orders.get_order(uow=t.uow(), order_id=answer["order_id"],
                              principal=Principal(user_id=str(uuid.uuid4()), roles=roles))
         assert hidden.value.status == 404
+
+
+def test_portions_held_by_unpaid_orders_are_capped_per_user_with_409(tier) -> None:
+    t = tier("orders")
+    rid, dish = menu(t)
+    me, other = uuid.uuid4(), uuid.uuid4()
+    settings = limited(order_max_open_portions_per_user=5)
+    orders.place_order(uow=t.uow(), settings=settings, user_id=me, body=body(rid, dish, 3), idempotency_key=None)
+    with pytest.raises(Problem) as refused:  # 3 held + 3 wanted > 5, though only one order is open
+        orders.place_order(uow=t.uow(), settings=settings, user_id=me, body=body(rid, dish, 3), idempotency_key="b")
+    assert refused.value.status == 409 and "portions" in refused.value.detail
+    _, created = orders.place_order(uow=t.uow(), settings=settings, user_id=me, body=body(rid, dish, 2),
+                                    idempotency_key="c")
+    assert created  # 3 + 2 fits
+    _, created = orders.place_order(uow=t.uow(), settings=settings, user_id=other, body=body(rid, dish, 5),
+                                    idempotency_key=None)
+    assert created  # the cap is per user
