@@ -23,7 +23,11 @@ venv: $(VENV)/.installed
 up: venv
 	@$(STACK) up
 	@$(PY) -m chassis.migrate --all & pid=$$!; $(PY) -m chassis.catalog sync && wait $$pid
-	@$(PY) -m connectors.register --all & pid=$$!; $(STACK) apps && wait $$pid
+	@# Connectors before the apps, never beside them: a connector captures from the moment its
+	@# replication slot exists (snapshot.mode=no_data), so a row an app writes earlier (auth creates
+	@# the admin at start-up) would never become an event.
+	@$(PY) -m connectors.register --all
+	@$(STACK) apps
 	@$(STACK) status
 	@$(PY) stack/seed.py
 	@echo "[make] the HTTP entry is http://localhost:$${CALORIES_GATEWAY_PORT:-8000}"
