@@ -94,7 +94,8 @@ def test_slots_per_day_reject_past_capacity_and_come_back_on_release(tier) -> No
     t = tier("delivery")
     day = date(2031, 1, uuid.uuid4().int % 28 + 1)  # a day no other test books
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    used = delivery.used_slots(t.uow().__enter__(), [day]).get(day, 0)
+    with t.uow() as uow:
+        used = delivery.used_slots(uow, [day]).get(day, 0)
     book(t, first, [day], capacity=used + 1)
     book(t, second, [day], capacity=used + 1)
     assert [e.order_id for e in t.codec.of(DeliveryReserved)] == [str(first)]
