@@ -86,4 +86,5 @@ early_releases = Table(
     "early_releases", metadata,
     Column("order_id", Uuid, primary_key=True),
     Column("reason", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -58,3 +58,26 @@ def test_pruning_runs_in_batches_until_done(tier) -> None:
         prune(s, [Retention(inbox, "processed_at", timedelta(days=8))], now=NOW, batch=10)
         assert s.execute(select(func.count()).select_from(inbox)
                          .where(inbox.c.consumer == "retention_batches")).scalar_one() == 0
+
+
+def test_old_early_releases_and_order_history_go_and_new_ones_stay(tier) -> None:
+    from apis.orders.models import history
+    from apis.restaurants.models import early_releases
+
+    keep = timedelta(days=30)
+    old, new = uuid.uuid4(), uuid.uuid4()
+    with tier("restaurants").uow() as uow:
+        s = uow.session
+        for order_id, age in ((old, timedelta(days=60)), (new, timedelta(seconds=1))):
+            s.execute(insert(early_releases).values(order_id=order_id, reason="cancelled", recorded_at=NOW - age))
+        prune(s, [Retention(early_releases, "recorded_at", keep)], now=NOW)
+        assert set(s.execute(select(early_releases.c.order_id)
+                             .where(early_releases.c.order_id.in_([old, new]))).scalars()) == {new}
+    with tier("orders").uow() as uow:
+        s = uow.session
+        for order_id, age in ((old, timedelta(days=500)), (new, timedelta(days=1))):
+            s.execute(insert(history).values(order_id=order_id, status="PENDING", event="OrderCreated",
+                                             at=NOW - age))
+        prune(s, [Retention(history, "at", timedelta(days=400))], now=NOW)
+        assert set(s.execute(select(history.c.order_id)
+                             .where(history.c.order_id.in_([old, new]))).scalars()) == {new}
