@@ -1,5 +1,7 @@
 # Calories — the two commands a newcomer needs are `make up` and `make test`.
 SHELL := /bin/bash
+# Every process refuses to start without an explicit environment; everything make starts is local.
+export CALORIES_ENVIRONMENT ?= development
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
