@@ -107,7 +107,9 @@ def kafka_start() -> None:
     if not (DATA / "kafka" / "meta.properties").exists():
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         log("formatting Kafka's KRaft storage")
-        subprocess.run(java("128m", "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", props),
+        subprocess.run(java("128m", "kafka.tools.StorageTool", "format",
+                            # `=`: a random id may start with "-", which argparse takes for an option.
+                            f"--cluster-id={cluster_id}", "-c", props),
                        check=True, stdout=subprocess.DEVNULL)
     spawn("kafka", java("512m", "kafka.Kafka", props, flags=mon.jvm_flags("kafka")))
 
