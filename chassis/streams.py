@@ -159,6 +159,32 @@ class Processor:
                                   value_type=bytes, key_serializer="raw", value_serializer="raw")
         self._add_pages()
         self.app.task(self._freeze_startup_objects)
+        self.app.timer(interval=10.0)(self._resume_stuck_partitions)
+        self._paused_seen: frozenset[Any] = frozenset()
+
+    async def _resume_stuck_partitions(self) -> None:
+        """A source partition still paused (or the flow still stopped) on two ticks in a row while no
+        rebalance or recovery is under way is resumed, with a warning. Seen here: after a kill -9
+        and a rewind, a worker applied one event and then fetched nothing more from some partitions
+        until restarted (Faust pauses partitions during recovery and, rarely, does not resume them)."""
+        app = self.app
+        recovery = getattr(app.tables, "recovery", None)
+        if app.rebalancing or app.in_recovery or recovery is None or not recovery.completed.is_set():
+            self._paused_seen = frozenset()
+            return
+        consumer = app.consumer
+        sources = {self.service.settings.topic(a) for a in self.subscriptions}
+        paused = frozenset(tp for tp in getattr(consumer, "_paused_partitions", ()) if tp.topic in sources)
+        stopped = not getattr(consumer, "flow_active", True) or not app.flow_control.is_active()
+        if (paused and paused <= self._paused_seen) or (stopped and self._paused_seen == frozenset({"flow"})):
+            log.warning("%s: resuming partitions left paused outside a rebalance: %s (flow stopped: %s)",
+                        self.name, sorted(map(str, paused)), stopped)
+            consumer.resume_partitions(paused)
+            consumer.resume_flow()
+            app.flow_control.resume()
+            self._paused_seen = frozenset()
+            return
+        self._paused_seen = paused or (frozenset({"flow"}) if stopped else frozenset())
 
     @staticmethod
     async def _freeze_startup_objects() -> None:
