@@ -44,7 +44,7 @@ from chassis.events import Event
 from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
-from tests.e2e.helpers import Account, admin, client, register, staff
+from tests.e2e.helpers import Account, client, new_restaurant, register, staff
 from tests.support import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,19 +167,9 @@ def test_a_new_account_is_welcomed_and_nobody_else_sees_it(api: httpx.Client) ->
 MENU = [("Porridge", 350, "breakfast"), ("Borscht", 350, "soup"), ("Stroganoff", 700, "main")]
 
 
-def new_restaurant(api: httpx.Client) -> tuple[str, list[str]]:
-    boss = admin(api)
-    resp = api.post("/restaurants", headers=boss.auth, json={
-        "name": f"Test kitchen {uuid.uuid4().hex[:8]}", "address": "1 Test Street", "daily_capacity": 100})
-    assert resp.status_code == 201, resp.text
-    rid = resp.json()["id"]
-    ids = []
-    for text, calories, kind in MENU:
-        d = api.post(f"/restaurants/{rid}/dishes", headers=boss.auth,
-                     json={"text": text, "calories": calories, "kind": kind, "price": 100 + calories})
-        assert d.status_code == 201, d.text
-        ids.append(d.json()["id"])
-    return rid, ids
+def restaurant_with_menu(api: httpx.Client) -> tuple[str, list[str]]:
+    rid, dishes = new_restaurant(api, MENU)
+    return rid, [d["id"] for d in dishes]
 
 
 def plan_body(user: Account, rid: str, dish_ids: list[str], week: date = date(2026, 11, 30)) -> dict:
@@ -189,7 +179,7 @@ def plan_body(user: Account, rid: str, dish_ids: list[str], week: date = date(20
 
 
 def test_a_published_recommendation_notifies_its_user_only(api: httpx.Client) -> None:
-    rid, ids = new_restaurant(api)
+    rid, ids = restaurant_with_menu(api)
     manager = staff(api, "manager")
     user, stranger = register(api), register(api)
 
