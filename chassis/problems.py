@@ -15,6 +15,54 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
+# What each error status means wherever the chassis answers it; a route may say more (`described`).
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "The request cannot be read: a body that is not JSON, or a value this API never handed out "
+         "(a cursor) or cannot serve (a date range)",
+    401: "Not signed in, or the access token is not valid (expired, another issuer, another key)",
+    403: "Signed in, but this account's role (or restaurant) may not do this",
+    404: "No such resource among those this account may see",
+    409: "The resource's current state does not allow this",
+    412: "The If-Match version is stale: read again, then retry",
+    422: "The request is not valid: `errors` names each bad field (control characters included)",
+    428: "If-Match is required: send the ETag of the last read",
+    429: "Too many requests: wait Retry-After seconds",
+    503: "The access token could not be checked now (the key set is unreachable): retry",
+}
+
+
+def problem_schema(status: int) -> dict[str, Any]:
+    """The JSON schema of a problem+json body (RFC 9457) as `problem_response` writes it, for one
+    status (the body's `status` equals the HTTP status). Inline, not a component: FastAPI registers
+    components only for response models, and a model would be documented as application/json."""
+    return {
+        "title": f"Problem{status}",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "description": "a URI naming the kind of problem; about:blank when "
+                                                      "the status says it all"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "enum": [status]},
+            "detail": {"type": "string", "description": "what went wrong, for a person"},
+            "instance": {"type": "string", "description": "the request's path"},
+            "errors": {"type": "array", "description": "each invalid field (422 only)",
+                       "items": {"type": "object", "required": ["field", "message"],
+                                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}},
+        },
+        # Some problems carry more members (RFC 9457 extensions), e.g. a task's current_status.
+        "additionalProperties": True,
+    }
+
+
+def problem_responses(*statuses: int, described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: each status documented as the problem+json it answers
+    (FastAPI documents its validation error as JSON of another shape; declaring 422 here replaces it)."""
+    described = described or {}
+    return {status: {"description": described.get(status, PROBLEM_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)),
+                     "content": {PROBLEM_JSON: {"schema": problem_schema(status)}}}
+            for status in sorted({*statuses, *described})}
+
 
 class Problem(Exception):
     """Raise from anywhere in a request: becomes a problem+json response."""

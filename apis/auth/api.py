@@ -10,10 +10,12 @@ from apis.auth import domain, service
 from apis.auth.keys import SigningKey
 from apis.auth.schemas import LoginIn, RefreshIn, RegisterIn, RegisterOut, StaffIn, TokenOut
 from apis.auth.settings import AuthSettings
+from chassis.problems import problem_responses
 from chassis.security import Principal, require_roles
 from chassis.service import Service
 
-router = APIRouter(tags=["auth"])
+# Every route may answer 422: the chassis refuses control characters anywhere in a request.
+router = APIRouter(tags=["auth"], responses=problem_responses(422))
 
 
 def _ctx(request: Request) -> tuple[Service[AuthSettings], SigningKey, AuthSettings]:
@@ -29,7 +31,8 @@ def _address(request: Request, settings: AuthSettings) -> str:
 
 
 @router.post("/register", status_code=201, response_model=RegisterOut,
-             responses={429: {"description": "too many registrations from this address (Retry-After)"}})
+             responses=problem_responses(400, 409, described={
+                 429: "too many registrations from this address (Retry-After)"}))
 def register(body: RegisterIn, request: Request, ctx: Ctx) -> RegisterOut:
     """Throttled per client address (settings `register_*`), before the password is hashed."""
     svc, _, settings = ctx
@@ -40,7 +43,8 @@ def register(body: RegisterIn, request: Request, ctx: Ctx) -> RegisterOut:
 
 
 @router.post("/login", response_model=TokenOut,
-             responses={429: {"description": "failed logins from this address: wait Retry-After seconds"}})
+             responses=problem_responses(400, described={
+                 401: "wrong email or password", 429: "failed logins from this address: wait Retry-After seconds"}))
 def login(body: LoginIn, request: Request, ctx: Ctx) -> TokenOut:
     """Failed logins slow down their client address (a growing delay), never lock the account."""
     svc, key, settings = ctx
@@ -50,7 +54,8 @@ def login(body: LoginIn, request: Request, ctx: Ctx) -> TokenOut:
     return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in)
 
 
-@router.post("/refresh", response_model=TokenOut)
+@router.post("/refresh", response_model=TokenOut,
+             responses=problem_responses(400, described={401: "the refresh token is not valid (or was used)"}))
 def refresh(body: RefreshIn, ctx: Ctx) -> TokenOut:
     svc, key, settings = ctx
     pair = service.refresh(uow=svc.uow(), key=key, settings=settings, token=body.refresh_token)
@@ -63,7 +68,8 @@ def jwks(ctx: Ctx) -> dict:
     return {"keys": [key.public_jwk]}
 
 
-@router.post("/staff", status_code=201, response_model=RegisterOut)
+@router.post("/staff", status_code=201, response_model=RegisterOut,
+             responses=problem_responses(400, 401, 403, 409, 503))
 def create_staff(body: StaffIn, ctx: Ctx, _: Principal = require_roles("admin")) -> RegisterOut:
     svc = ctx[0]
     user_id = service.register(uow=svc.uow(), email=body.email, password=body.password, name=body.name,

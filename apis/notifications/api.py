@@ -11,14 +11,15 @@ from fastapi.responses import StreamingResponse
 
 from apis.notifications import live, service
 from apis.notifications.schemas import NotificationOut, NotificationPage
+from chassis.problems import problem_responses
 from chassis.security import CurrentPrincipal
 from chassis.web import ServiceDep as Svc
 
-router = APIRouter(tags=["notifications"])
+# Every route needs a signed-in account (401, 503) and may answer 422 (control characters, anywhere).
+router = APIRouter(tags=["notifications"], responses=problem_responses(401, 422, 503))
 
 
-
-@router.get("", response_model=NotificationPage)
+@router.get("", response_model=NotificationPage, responses=problem_responses(400))
 def list_mine(principal: CurrentPrincipal, svc: Svc,
               unread: Annotated[bool, Query(description="only those not marked read")] = False,
               cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 20) -> NotificationPage:
@@ -33,7 +34,7 @@ def list_mine(principal: CurrentPrincipal, svc: Svc,
                              "description": "Server-Sent Events: `event: notification`, `id:` the notification "
                                             "id, `data:` the notification as JSON; `: keep-alive` every 15 s; "
                                             "`: token expired` and the end when the access token expires."},
-                        429: {"description": "too many live streams for this user (or this server)"}})
+                        **problem_responses(described={429: "too many live streams for this user (or this server)"})})
 async def stream(principal: CurrentPrincipal, svc: Svc, request: Request,
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> StreamingResponse:
     """New notifications as they arrive (nothing old, unless `Last-Event-ID` names the last one received).
@@ -48,7 +49,7 @@ async def stream(principal: CurrentPrincipal, svc: Svc, request: Request,
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.post("/{notification_id}/read", response_model=NotificationOut)
+@router.post("/{notification_id}/read", response_model=NotificationOut, responses=problem_responses(404))
 def mark_read(notification_id: uuid.UUID, principal: CurrentPrincipal, svc: Svc) -> NotificationOut:
     row = service.mark_read(uow=svc.uow(), user_id=uuid.UUID(principal.user_id), notification_id=notification_id)
     return NotificationOut.model_validate(row._mapping)
