@@ -43,9 +43,12 @@ def create_restaurant(*, uow: UnitOfWork, data: dict) -> Any:
 def change_restaurant(*, uow: UnitOfWork, restaurant_id: uuid.UUID, changes: dict) -> Any:
     with uow:
         _restaurant(uow, restaurant_id, lock=True)
-        row = uow.session.execute(update(restaurants).where(restaurants.c.id == restaurant_id)
-                                  .values(**changes, version=restaurants.c.version + 1)
-                                  .returning(*restaurants.c)).one()
+        try:
+            row = uow.session.execute(update(restaurants).where(restaurants.c.id == restaurant_id)
+                                      .values(**changes, version=restaurants.c.version + 1)
+                                      .returning(*restaurants.c)).one()
+        except IntegrityError:  # names are unique: renaming onto another restaurant's name is a conflict
+            raise Problem(409, f"A restaurant named {changes.get('name')!r} already exists.") from None
         uow.publish(_restaurant_event(RestaurantChanged, row))
         uow.commit()
         return row
