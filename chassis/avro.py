@@ -149,7 +149,11 @@ class EventCodec:
             # Every schema in schemas/ is a record, so the body reads as a dict.
             return cast(dict[str, Any], fastavro.schemaless_reader(
                 io.BytesIO(data[5:]), self._by_id[schema_id], self._reader(*reader) if reader else None))
-        except (EOFError, ValueError, TypeError, KeyError, IndexError, fastavro.read.SchemaResolutionError) as exc:
+        # OverflowError: a date or timestamp the schema allows (any int / long) but Python's dates
+        # cannot hold, e.g. occurred_at = 2**62 µs. It is no ValueError, so it would otherwise be
+        # taken for a transient failure and retried forever, holding up its partition.
+        except (EOFError, ValueError, TypeError, KeyError, IndexError, OverflowError,
+                fastavro.read.SchemaResolutionError) as exc:
             raise UndecodableRecord(f"Avro body does not read with schema {schema_id}: {exc!r}") from exc
 
 
