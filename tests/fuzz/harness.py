@@ -62,7 +62,7 @@ FUZZ_NAME_PREFIX = "zz fuzz "
 
 def examples_per_operation() -> int:
     """Examples per operation and generation mode: few for `make test`, many for a long run."""
-    return int(os.environ.get("CALORIES_FUZZ_EXAMPLES", "3"))
+    return int(os.environ.get("CALORIES_FUZZ_EXAMPLES", "2"))
 
 
 @dataclass(frozen=True)

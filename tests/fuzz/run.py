@@ -1,7 +1,7 @@
 """`make fuzz`: fuzz every service's OpenAPI document through the HTTP entry as every role, then
 print a table per service (operations, requests tried, failures) and each distinct failure.
 
-    python -m tests.fuzz.run                          # CALORIES_FUZZ_EXAMPLES (default 3) per operation and mode
+    python -m tests.fuzz.run                          # CALORIES_FUZZ_EXAMPLES (default 2) per operation and mode
     python -m tests.fuzz.run --examples 200           # a long run
     python -m tests.fuzz.run --service orders --role user
 

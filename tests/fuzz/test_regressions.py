@@ -3,17 +3,25 @@ HTTP entry (`make up` must have run)."""
 
 from __future__ import annotations
 
+import io
+import struct
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import fastavro
 import httpx
 import jsonschema
 import pytest
+from confluent_kafka.schema_registry import Schema
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from chassis.avro import EventCodec, SchemaCatalog, UndecodableRecord
+from chassis.local import ROOT
 from chassis.problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_schema
+from chassis.streams import classify
 from tests.e2e.helpers import ENTRY, admin, client
 from tests.fuzz import harness
 
@@ -82,3 +90,47 @@ def test_problem_schema_describes_what_the_handlers_answer() -> None:
                              (test.get("/nowhere"), 404)):
             assert resp.status_code == status and resp.headers["content-type"] == PROBLEM_JSON
             jsonschema.validate(resp.json(), problem_schema(status))
+
+
+class _Registry:
+    """Stands in for the registry client: one schema, under one id."""
+
+    def __init__(self, schema_str: str) -> None:
+        self.schema_str = schema_str
+
+    def get_schema(self, schema_id: int) -> Schema:
+        return Schema(self.schema_str, "AVRO")
+
+
+def test_event_with_an_out_of_range_timestamp_is_dead_lettered_not_retried_forever() -> None:
+    # An event valid by its schema (occurred_at is any long) whose timestamp Python cannot hold made
+    # fastavro raise OverflowError while decoding: not a known permanent failure, so the processor
+    # took it for a transient one and retried it forever, holding up its partition.
+    sf = SchemaCatalog([ROOT / "schemas"]).get("orders.order", "OrderCancelled")
+    record = {f["name"]: _plain_value(f["type"]) for f in sf.parsed["fields"]}
+    record["occurred_at"] = 2**62  # microseconds: far past datetime.max
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(_without_logical_types(sf.parsed)), record)
+    data = struct.pack(">bI", 0, 7) + body.getvalue()
+    codec = EventCodec(SchemaCatalog([ROOT / "schemas"]), client=_Registry(sf.text))  # type: ignore[arg-type]
+    with pytest.raises(UndecodableRecord) as err:
+        codec.decode(data, reader=("orders.order", "OrderCancelled"))
+    assert classify(err.value) == "permanent"
+
+
+def _without_logical_types(schema: Any) -> Any:
+    # The writer side of the test: plain ints and longs, so any value the wire allows can be written.
+    if isinstance(schema, dict):
+        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+    if isinstance(schema, list):
+        return [_without_logical_types(s) for s in schema]
+    return schema
+
+
+def _plain_value(avro_type: Any) -> Any:
+    if isinstance(avro_type, list):  # a union: its first branch (null, for the optional fields)
+        return _plain_value(avro_type[0])
+    kind = avro_type["type"] if isinstance(avro_type, dict) else avro_type
+    # Strings are UUIDs: some are uuid-typed, and only occurred_at may be what is wrong here.
+    return {"null": None, "string": str(uuid.uuid4()), "int": 1, "long": 1, "boolean": True, "double": 1.0,
+            "float": 1.0, "array": []}.get(kind, str(uuid.uuid4()))
