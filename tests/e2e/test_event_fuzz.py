@@ -12,7 +12,8 @@ Marked `disruptive`: it floods every processor's topics and dead-letter topics a
 alone, after the parallel tests. Valid values stay in moderate ranges (small numbers, dates within
 a few years): this runs on a shared stack, and the range limits are checked by the invalid cases
 and tests/fuzz/test_regressions.py; CALORIES_EVENT_FUZZ_EXTREMES=1 makes them full-range (for a
-private stack). CALORIES_EVENT_FUZZ_EVENTS sets how many valid events per handled type (default 2).
+private stack). CALORIES_EVENT_FUZZ_EVENTS sets how many valid events per handled type (default 2);
+CALORIES_EVENT_FUZZ_KINDS=garbage,unknown_schema_id,truncated restricts the invalid kinds.
 """
 
 from __future__ import annotations
@@ -278,33 +279,38 @@ def _send_marker(producer: Producer, topic: str) -> list[Message]:
 # ------------------------------------------------------------------ the tests
 
 INVALID_KINDS = ("garbage", "unknown_schema_id", "truncated", "out_of_range_timestamp")
+# A subset, e.g. "garbage,truncated": to run against processors deployed before a fix of one kind
+# (an event of a kind they cannot dead-letter holds up its partition of the shared stack).
+KINDS = tuple(os.environ.get("CALORIES_EVENT_FUZZ_KINDS", ",".join(INVALID_KINDS)).split(","))
 
 
-@pytest.mark.parametrize("kind", INVALID_KINDS)
 @pytest.mark.parametrize("processor", PROCESSORS)
-def test_invalid_events_are_dead_lettered_with_a_reason(processor: str, kind: str, producer: Producer) -> None:
+def test_invalid_events_are_dead_lettered_with_a_reason(processor: str, producer: Producer) -> None:
     letters = DeadLetters(processor)
-    sent: dict[str, tuple[str, str]] = {}  # event_id -> (topic, event type)
+    sent: dict[str, tuple[str, str, str]] = {}  # event_id -> (kind, topic, event type)
     try:
         for sub in subscriptions_of(processor):
             for event_type in sub.event_types:
-                value = invalid_values(CATALOG.get(sub.aggregate_type, event_type))[kind]
-                sent[produce(producer, sub.topic, value, event_type)] = (sub.topic, event_type)
+                values = invalid_values(CATALOG.get(sub.aggregate_type, event_type))
+                for kind in KINDS:
+                    sent[produce(producer, sub.topic, values[kind], event_type)] = (kind, sub.topic, event_type)
         assert producer.flush(15) == 0
 
-        def all_dead_lettered() -> bool:
+        deadline = time.monotonic() + DEADLINE
+        missing = dict(sent)
+        while missing and time.monotonic() < deadline:
             letters.poll()
-            return all(i in letters.by_event_id for i in sent)
-
-        poll_until(all_dead_lettered, DEADLINE, f"{processor} to dead-letter {len(sent)} {kind} events")
-        for event_id, (topic, event_type) in sent.items():
+            missing = {i: v for i, v in missing.items() if i not in letters.by_event_id}
+        assert not missing, (f"{processor} did not dead-letter within {DEADLINE:.0f} s: "
+                             f"{sorted({f'{k} {e} on {t}' for k, t, e in missing.values()})}")
+        for event_id, (kind, topic, event_type) in sent.items():
             heads = letters.by_event_id[event_id]
-            assert heads.get("error"), f"{processor}: the dead letter of {event_type} names no reason: {heads}"
+            assert heads.get("error"), f"{processor}: the dead letter of a {kind} {event_type} has no reason: {heads}"
             assert heads.get("source_topic") == topic, heads
             assert heads.get("event_type") == event_type, heads
     finally:
         letters.close()
-    assert ready(processor), f"{processor} is not ready after dead-lettering {kind} events"
+    assert ready(processor), f"{processor} is not ready after dead-lettering invalid events"
 
 
 @pytest.mark.parametrize("processor", PROCESSORS)

@@ -82,6 +82,12 @@ EXCLUDED: tuple[Exclusion, ...] = (
 )
 
 
+# The only operations anyone may call without signing in; any other answering 2xx to an anonymous
+# request is a failure (an endpoint that forgot its authentication).
+PUBLIC: frozenset[str] = frozenset({"POST /auth/register", "POST /auth/login", "POST /auth/refresh",
+                                    "GET /auth/.well-known/jwks.json"})
+
+
 def excluded(method: str, path: str, role: str) -> Exclusion | None:
     return next((e for e in EXCLUDED if e.method == method.upper() and e.path == path and role in e.roles), None)
 
@@ -126,7 +132,7 @@ def make_identities() -> dict[str, Identity]:
         boss = admin(api)
         made = api.post("/restaurants", headers=boss.auth, json={
             "name": f"{FUZZ_NAME_PREFIX}kitchen {uuid.uuid4().hex[:8]}", "address": "1 Fuzz Street",
-            "daily_capacity": 50})
+            "daily_capacity": 50, "active": False})  # its staff edit its menu; nobody lists or orders from it
         assert made.status_code == 201, made.text
         restaurant_id = made.json()["id"]
         dish = api.post(f"/restaurants/{restaurant_id}/dishes", headers=boss.auth,
@@ -236,6 +242,9 @@ def fuzz_operation(run: ServiceRun, operation: Any, identity: Identity, mode: Ge
                                  f"{exc!r}\n{case.as_curl_command(headers=headers, base_url=ENTRY)}"))
             return
         _after(operation, response, created_restaurants)
+        if identity.role == "anonymous" and response.status_code < 300 and label not in PUBLIC:
+            run.add(FoundFailure(run.service, run.role, label, "answered an anonymous request", response.status_code,
+                                 case.as_curl_command(headers=headers, base_url=ENTRY)))
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (FailureGroup, CheckFailure) as group:
