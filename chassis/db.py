@@ -15,9 +15,15 @@ from chassis.outbox import first_delivery, write_event
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """`pool_size` connections kept open (a service's HTTP threads are as many, chassis/web.py), a
+    few more opened for background work (pruning, probes) and closed after.
+
+    No pre-ping: it cost a round trip on every checkout. A connection broken by a database restart
+    fails its first statement instead (a service answers 503, a processor retries), and SQLAlchemy
+    then invalidates every pooled connection opened before it."""
     # hide_parameters: a failing statement's error (logged, and the reason of a dead letter) names
     # the statement but not the row's values, which are personal data (names, phones, addresses).
-    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=False, hide_parameters=True)
 
 
 class UnitOfWork:

@@ -38,7 +38,7 @@ class Service(Generic[SettingsT]):
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.database_url)
+        return make_engine(self.database_url, self.settings.db_pool_size)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

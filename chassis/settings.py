@@ -30,7 +30,9 @@ class StackSettings(BaseSettings):
     faust_data_dir: str = ".stack/data/faust"
     faust_web_port: int | None = None  # default: the processor's port in chassis/local.py
     stream_batch_max: int = 200
-    stream_batch_within: float = 0.02  # seconds a batch waits to fill before it is applied
+    # Database connections a process keeps; a service serves requests with as many threads, so a
+    # request never waits for a connection and no more threads than connections fight for the GIL.
+    db_pool_size: int = 10
 
     def database_url(self, database: str, password: str | None = None) -> str:
         """`CALORIES_<DATABASE>_DATABASE_URL` when set (Kubernetes: from a Secret); else the local

@@ -29,6 +29,7 @@ from sqlalchemy import text
 
 from chassis.service import Service, ServiceSettings
 from loadtest.bench_outbox import percentile
+from loadtest.sampler import process_snapshot
 
 ENTRY = "http://127.0.0.1:8000"
 LATE = 0.1  # seconds behind schedule that count as "could not keep the rate"
@@ -153,6 +154,8 @@ def main() -> None:
                                                               for _ in range(4))]
     for t in helpers:
         t.start()
+    print(f"placing {total} orders at {args.rate:g}/s ...", flush=True)
+    cpu_before = process_snapshot()
     start = time.monotonic()
     with ThreadPoolExecutor(args.clients) as pool:
         for i in range(total):
@@ -165,6 +168,7 @@ def main() -> None:
     while len(active) < len(placed) and time.monotonic() < deadline:
         time.sleep(0.1)
     stop.set()
+    cpu_after = process_snapshot()
 
     first_leg = [(awaiting[o] - placed[o]) * 1000 for o in placed if o in awaiting]
     second_leg = [(active[o] - paid[o]) * 1000 for o in paid if o in active]
@@ -183,6 +187,21 @@ def main() -> None:
           f"p99 {percentile(second_leg, .99):.0f}  ({len(second_leg)} reached)")
     lost = len(placed) - len(active)
     print(f"  not ACTIVE at the end: {lost}")
+    print_cpu(cpu_before, cpu_after, len(active))
+
+
+def print_cpu(before: dict[str, tuple[float, int]], after: dict[str, tuple[float, int]], orders: int) -> None:
+    """CPU milliseconds each part spent per order that became ACTIVE, from placing the first to the
+    last one ACTIVE: the saga's cost, which on a shared machine moves less than its latency does.
+    `(machine)` is every process on the machine (other people's work included)."""
+    if not orders:
+        return
+    used = {name: after[name][0] - before[name][0] for name in after if name in before}
+    stack = sum(v for k, v in used.items() if k != "(machine)")
+    print(f"  CPU per ACTIVE order: stack {stack * 1000 / orders:.1f} ms, "
+          f"machine {used.get('(machine)', 0) * 1000 / orders:.1f} ms; by part:")
+    ranked = sorted(((v, k) for k, v in used.items() if k != "(machine)"), reverse=True)
+    print("   " + ", ".join(f"{k} {v * 1000 / orders:.1f}" for v, k in ranked if v * 1000 / orders >= 0.5))
 
 
 if __name__ == "__main__":
