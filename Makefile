@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) stack/stack.py
-.PHONY: up down status test unit integration service lint schemas bench-outbox bench-diary bench-saga clean-stack venv
+.PHONY: up down status test unit integration service lint schemas bench-outbox bench-diary bench-saga bench-write clean-stack venv
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,15 @@ bench-diary: up
 
 bench-saga: up
 	@$(PY) -m loadtest.bench_saga
+
+## POST /records through the HTTP entry beside a bare insert + outbox endpoint, in one run.
+bench-write: up
+	@$(PY) -m loadtest.bench_write
+
+## API fuzzing through the HTTP entry as every role (needs `make up`); CALORIES_FUZZ_EXAMPLES=200 for a long run.
+.PHONY: fuzz
+fuzz: venv
+	@$(PY) -m tests.fuzz.run
 
 ## Stop the stack and delete its data (downloads stay cached).
 clean-stack: down

@@ -74,21 +74,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_serving(server: subprocess.Popen, port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"bare server on port {port} did not start") from None
+            time.sleep(0.2)
+
+
 def bare(app: str, path: str, users: int, seconds: int, out: Path) -> dict:
     port = free_port()
     env = {**os.environ, "LOADTEST_BARE_DB_URL": local.database_url(DB)}
     server = subprocess.Popen([PY, "-m", "uvicorn", f"loadtest.bare_app:{app}", "--host", "127.0.0.1", "--port",
                                str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit(f"bare server {app} did not start") from None
-                time.sleep(0.2)
+        wait_until_serving(server, port)
         prefix = out / f"limits_{app}"
         subprocess.run([LOCUST, "-f", str(ROOT / "loadtest" / "bare_locust.py"), "--headless", "--only-summary",
                         "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", f"http://127.0.0.1:{port}",

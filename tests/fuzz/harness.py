@@ -94,10 +94,7 @@ def excluded(method: str, path: str, role: str) -> Exclusion | None:
 
 # Services whose documents are known not to declare their errors yet, with why: their fuzz and
 # document tests still run and report (xfail, not skip). Remove an entry once its fix is in.
-PENDING: dict[str, str] = {
-    "records": "apis/records/api.py does not declare its error responses (400, 401, 403, 404, 503, and 422 "
-               "as problem+json) yet: it is edited elsewhere; the change is described in the fuzzing report",
-}
+PENDING: dict[str, str] = {}
 
 
 def pending_marks(service: str) -> list[Any]:
