@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chassis.avro import EventCodec
 from chassis.events import Event
-from chassis.outbox import first_delivery, write_event
+from chassis.outbox import first_delivery, write_events
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
@@ -56,8 +56,7 @@ class UnitOfWork:
         return first_delivery(self.session, consumer, event_id)
 
     def commit(self) -> None:
-        for event in self._events:
-            write_event(self.session, self._codec, event)
+        write_events(self.session, self._codec, self._events)
         self._events = []
         self.session.commit()
 

@@ -72,7 +72,7 @@ def add_entry(body: dict) -> dict:
             " 'manual', 1) RETURNING *"),
             {"id": entry_id, "user_id": uuid.UUID(int=1), **{k: body[k] for k in ("eaten_at", "meal", "text",
                                                                                  "calories")}}).one()
-        conn.execute(text("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)"
-                          " VALUES (:id, 'stacktest.bench', :agg, 'DiaryEntryAdded', :payload)"),
+        conn.execute(text("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, correlation_id)"
+                          " VALUES (:id, 'stacktest.bench', :agg, 'DiaryEntryAdded', :payload, :id)"),
                      {"id": event_id, "agg": str(entry_id), "payload": _PAYLOAD})
     return {**row._mapping, "id": str(row.id), "user_id": str(row.user_id)}

@@ -88,6 +88,8 @@ def main() -> None:
     for r in runs:
         print(f"  {r['what']:<11} {r['req_per_s']:7.1f} req/s  p50 {r['p50_ms']:6.0f} ms  p99 {r['p99_ms']:6.0f} ms"
               f"  ({r['requests']} requests, {r['failures']} failed)")
+    if any(r["failures"] for r in runs):
+        raise SystemExit("  requests failed: the rates above do not compare (see the servers' output above)")
     bare = (runs[0]["req_per_s"] + runs[2]["req_per_s"]) / 2
     print(f"  POST /records is {100 * runs[1]['req_per_s'] / bare:.0f}% of the bare endpoint (mean of both bare runs;"
           f" goal ≥ 60%)")

@@ -32,11 +32,15 @@ def add_entry(*, uow: UnitOfWork, user_id: uuid.UUID, data: dict) -> Any:
         return row
 
 
+# Built once, the values passed at execution: the diary's hot path (chassis/outbox.py says why).
+_INSERT_ENTRY = pg_insert(entries).on_conflict_do_nothing().returning(*entries.c)
+
+
 def insert_entry(uow: UnitOfWork, *, user_id: uuid.UUID, data: dict, source: str, entry_id: uuid.UUID) -> Any:
     """Inside the caller's unit of work; None when an entry with this id exists already."""
-    row = uow.session.execute(pg_insert(entries).values(
-        id=entry_id, user_id=user_id, eaten_on=domain.local_date(data["eaten_at"]), source=source, version=1,
-        **data).on_conflict_do_nothing().returning(*entries.c)).first()
+    row = uow.session.execute(_INSERT_ENTRY, {
+        "id": entry_id, "user_id": user_id, "eaten_on": domain.local_date(data["eaten_at"]), "source": source,
+        "version": 1, **data}).first()
     if row is not None:
         uow.publish(_state_event(DiaryEntryAdded, row))
     return row
