@@ -84,6 +84,12 @@ bench-write: up
 fuzz: venv
 	@$(PY) -m tests.fuzz.run
 
+## Chaos under a steady locust load against the running stack (`make up` first): kills, a Postgres
+## restart, a paused processor, network faults (Toxiproxy), SPEC §8 checked after each. ~15 min.
+.PHONY: chaos
+chaos: venv
+	@$(PY) -m loadtest.chaos
+
 ## Stop the stack and delete its data (downloads stay cached).
 clean-stack: down
 	@rm -rf .stack/data .stack/logs .stack/run .stack/etc
