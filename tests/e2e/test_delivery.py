@@ -22,6 +22,7 @@ from sqlalchemy import text
 from apis.orders.events import OrderActivated, OrderCancelled
 from apis.payments.events import OrderPaymentFailed
 from apis.restaurants.events import DayPrepared, OrderReserved
+from chassis.avro import UndecodableRecord
 from chassis.events import Event
 from chassis.service import Service
 from chassis.settings import stack_settings
@@ -72,7 +73,10 @@ class BookingEvents:
                             f"its events: {[e['event_type'] for e in self.of(order_id)]}")
             msg = self.reader.consumer.poll(0.2)
             if msg is not None and msg.error() is None:
-                self.events.append(delivery.codec.decode(msg.value()))
+                try:
+                    self.events.append(delivery.codec.decode(msg.value()))
+                except UndecodableRecord:  # the event fuzzing's poison, on a shared stack: not ours
+                    continue
         return self.of(order_id, event_type)
 
     def close(self) -> None:
