@@ -81,14 +81,18 @@ def write_events(session: Session, codec: EventCodec, events: list[Event]) -> No
     session.execute(_INSERT_OUTBOX, rows)
 
 
+# One statement whatever the batch's size, executed with a row per event (SQLAlchemy sends them as
+# one multi-row INSERT ... RETURNING): an INSERT built with `.values([...])` is a new statement,
+# compiled anew, for every batch size, a tenth of a processor's CPU.
+_CLAIM = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+
+
 def first_deliveries(session: Session, consumer: str, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """Claim a batch of events for `consumer` in one statement; the ids not processed before."""
     if not event_ids:
         return set()
     rows: ScalarResult[uuid.UUID] = session.execute(
-        pg_insert(inbox).values([{"consumer": consumer, "event_id": e} for e in dict.fromkeys(event_ids)])
-        .on_conflict_do_nothing().returning(inbox.c.event_id)
-    ).scalars()
+        _CLAIM, [{"consumer": consumer, "event_id": e} for e in dict.fromkeys(event_ids)]).scalars()
     return set(rows)
 
 
