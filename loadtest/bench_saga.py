@@ -130,7 +130,7 @@ def main() -> None:
                 r = p.post("/payments", headers=owner[order_id], json={"order_id": order_id, "amount": 100})
                 if r.status_code != 200:  # payments' copy not there yet: again in a moment
                     del paid[order_id]
-                    time.sleep(0.01)
+                    time.sleep(0.05)
                     to_pay.put(order_id)
 
     local = threading.local()
