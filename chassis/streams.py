@@ -96,11 +96,44 @@ async def retrying(what: str, fn: Callable[[], Awaitable[Any]], on_retry: Callab
             delay = min(delay * 2, 10.0)
 
 
+class _App(faust.App):
+    """A Faust app whose tables' changelog topics exist before its consumer joins its group.
+
+    Faust creates them itself as its tables start, just before the consumer subscribes; on a fresh
+    broker the group's first assignment can then run on metadata that does not list them yet
+    ("Ignoring missing topic"), the changelog partitions are never assigned, and the first table
+    write crashes its agent (PartitionsMismatch: the changelog "has 0 partitions") for good while
+    the worker still reports ready. Seen once in CI, records_totals. Creating them first (here,
+    before any child service starts) leaves nothing to race."""
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        if self.tables:
+            await asyncio.to_thread(self._create_changelogs)
+
+    def _create_changelogs(self) -> None:
+        from confluent_kafka import KafkaError
+        from confluent_kafka.admin import AdminClient, NewTopic
+
+        admin = AdminClient({"bootstrap.servers": ",".join(f"{u.host}:{u.port}" for u in self.conf.broker)})
+        wanted = [NewTopic(t.changelog_topic.get_topic_name(), t.partitions or self.conf.topic_partitions,
+                           self.conf.topic_replication_factor, config={"cleanup.policy": "compact"})
+                  for t in self.tables.values()]
+        for topic, done in admin.create_topics(wanted, request_timeout=30).items():
+            try:
+                done.result()
+                log.info("created changelog topic %s", topic)
+            except Exception as exc:
+                err = exc.args[0] if exc.args else None
+                if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                    raise
+
+
 def create_app(name: str, service: Service, **options: Any) -> faust.App:
     settings = service.settings
     datadir = os.path.join(settings.faust_data_dir, name)
     os.makedirs(datadir, exist_ok=True)  # Faust does not create the parents
-    return faust.App(
+    return _App(
         f"{settings.topic_prefix}-{name}",
         broker=f"kafka://{settings.kafka_bootstrap}",
         # json for tables and their changelogs; event topics carry raw Avro bytes.
