@@ -27,7 +27,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     422: "The request is not valid: `errors` names each bad field (control characters included)",
     428: "If-Match is required: send the ETag of the last read",
     429: "Too many requests: wait Retry-After seconds",
-    503: "The access token could not be checked now (the key set is unreachable): retry",
+    503: "Not available right now (the database or the token key set unreachable); nothing was changed: retry",
 }
 
 

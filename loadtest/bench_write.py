@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import subprocess
 import tempfile
 import uuid
@@ -56,8 +57,6 @@ def hammer(host: str, path: str, users: int, seconds: int, out: Path, tag: str, 
 
 
 def _env() -> dict[str, str]:
-    import os
-
     return {**os.environ, "LOADTEST_BARE_DB_URL": local.database_url(DB)}
 
 

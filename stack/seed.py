@@ -92,8 +92,15 @@ def main() -> int:
             print(f"[seed] admin login failed ({login.status_code}): {login.text}", file=sys.stderr)
             return 1
         admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        existing = {r["name"]: r["id"] for r in c.get("/restaurants", headers=admin,
-                                                       params={"limit": 200}).json()["items"]}
+        # Every page: on a long-lived stack the tests' and benchmarks' restaurants fill the first ones.
+        existing: dict[str, str] = {}
+        cursor: str | None = None
+        while True:
+            page = c.get("/restaurants", headers=admin,
+                         params={"limit": 200, **({"cursor": cursor} if cursor else {})}).json()
+            existing.update({r["name"]: r["id"] for r in page["items"]})
+            if not (cursor := page.get("next_cursor")):
+                break
         staff = list(STAFF)
         for name, (address, capacity, dishes) in MENUS.items():
             restaurant_id = existing.get(name)

@@ -41,7 +41,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from chassis import local
 from chassis.avro import SchemaCatalog, SchemaFile
 from chassis.settings import stack_settings
-from tests.support import poll_until
+from tests.support import poll_until, without_logical_types
 
 pytestmark = pytest.mark.disruptive
 
@@ -157,21 +157,13 @@ def valid_record(sf: SchemaFile) -> dict[str, Any]:
     return record
 
 
-def _without_logical_types(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
-    if isinstance(schema, list):
-        return [_without_logical_types(s) for s in schema]
-    return schema
-
-
 def invalid_values(sf: SchemaFile) -> dict[str, bytes]:
     """Records of this type that can never be decoded, by kind."""
     good = encode(sf, valid_record(sf))
     # occurred_at (timestamp-micros) far past what a datetime holds: valid on the wire, never
     # readable. Written with the schema stripped of its logical types, so any long goes; the rest
     # of the record is a valid one read back the same way (dates and timestamps as plain numbers).
-    plain = fastavro.parse_schema(_without_logical_types(sf.parsed))
+    plain = fastavro.parse_schema(without_logical_types(sf.parsed))
     overflowing = fastavro.schemaless_reader(io.BytesIO(good[5:]), plain)
     assert isinstance(overflowing, dict)
     overflowing["occurred_at"] = 2**62

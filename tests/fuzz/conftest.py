@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+# The e2e tests' client of the HTTP entry, for the regression tests here.
+from tests.e2e.conftest import api  # noqa: F401
 from tests.e2e.helpers import ENTRY, client
 from tests.fuzz import harness
 
 
 @pytest.fixture(scope="session")
 def identities() -> dict[str, harness.Identity]:
-    with client() as api:
-        if api.get("/healthz").status_code != 200:
+    with client() as entry:
+        if entry.get("/healthz").status_code != 200:
             pytest.fail(f"nothing answers at {ENTRY}; run `make up`")
     return harness.make_identities()

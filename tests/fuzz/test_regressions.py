@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import struct
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import fastavro
@@ -22,16 +21,9 @@ from chassis.avro import EventCodec, SchemaCatalog, UndecodableRecord
 from chassis.local import ROOT
 from chassis.problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_schema
 from chassis.streams import classify
-from tests.e2e.helpers import ENTRY, admin, client
+from tests.e2e.helpers import admin
 from tests.fuzz import harness
-
-
-@pytest.fixture
-def api() -> Iterator[httpx.Client]:
-    with client() as c:
-        if c.get("/healthz").status_code != 200:
-            pytest.fail(f"nothing answers at {ENTRY}; run `make up`")
-        yield c
+from tests.support import without_logical_types
 
 
 def test_restaurant_renamed_onto_a_taken_name_is_409_not_500(api: httpx.Client) -> None:
@@ -110,21 +102,12 @@ def test_event_with_an_out_of_range_timestamp_is_dead_lettered_not_retried_forev
     record = {f["name"]: _plain_value(f["type"]) for f in sf.parsed["fields"]}
     record["occurred_at"] = 2**62  # microseconds: far past datetime.max
     body = io.BytesIO()
-    fastavro.schemaless_writer(body, fastavro.parse_schema(_without_logical_types(sf.parsed)), record)
+    fastavro.schemaless_writer(body, fastavro.parse_schema(without_logical_types(sf.parsed)), record)
     data = struct.pack(">bI", 0, 7) + body.getvalue()
     codec = EventCodec(SchemaCatalog([ROOT / "schemas"]), client=_Registry(sf.text))  # type: ignore[arg-type]
     with pytest.raises(UndecodableRecord) as err:
         codec.decode(data, reader=("orders.order", "OrderCancelled"))
     assert classify(err.value) == "permanent"
-
-
-def _without_logical_types(schema: Any) -> Any:
-    # The writer side of the test: plain ints and longs, so any value the wire allows can be written.
-    if isinstance(schema, dict):
-        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
-    if isinstance(schema, list):
-        return [_without_logical_types(s) for s in schema]
-    return schema
 
 
 def _plain_value(avro_type: Any) -> Any:
