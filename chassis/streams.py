@@ -198,6 +198,13 @@ async def take_ready(stream: faust.Stream, max_: int) -> AsyncIterator[list[faus
                 await stream.ack(event)
 
 
+def set_current(stream: faust.StreamT, record: faust.EventT) -> None:
+    """Make `record` the event a table write belongs to: Faust sends the change to the changelog
+    partition of the event being processed. `take_ready` drains the stream in another task, so an
+    agent folding a batch into a table names each record before its writes."""
+    cast(faust.Stream, stream)._set_current_event(record)
+
+
 def _header(headers: Any, name: str) -> str | None:
     items = headers.items() if isinstance(headers, dict) else headers or ()
     for k, v in items:
@@ -238,7 +245,9 @@ class Processor:
         self._add_pages()
         self.app.task(self._freeze_startup_objects)
         self.app.timer(interval=10.0)(self._resume_stuck_partitions)
+        self.app.timer(interval=10.0)(self._heal_commit_holes)
         self._paused_seen: frozenset[Any] = frozenset()
+        self._holes_seen: dict[Any, tuple[int, int]] = {}
 
     async def _resume_stuck_partitions(self) -> None:
         """A source partition still paused (or the flow still stopped) on two ticks in a row while no
@@ -263,6 +272,40 @@ class Processor:
             self._paused_seen = frozenset()
             return
         self._paused_seen = paused or (frozenset({"flow"}) if stopped else frozenset())
+
+    async def _heal_commit_holes(self) -> None:
+        """A source partition whose commits stopped behind a hole in Faust's acked offsets, on two
+        ticks in a row, commits again from the first acked offset, with a warning.
+
+        Faust commits the first run of consecutive acked offsets, and only if it starts at most one
+        past the last commit; each commit drops its run from the list. Seen here, after a kill -9
+        and a rewind to the start of the topic: every event was applied and acked, but the offsets
+        between the last commit and the first acked one had left the list without being
+        committed, so the worker never committed again and a restart replayed it all. The hole
+        holds no event in flight (none unacked below it, and everything below the read offset was
+        fetched), so committing past it loses nothing."""
+        consumer: Any = self.app.consumer
+        if self.app.rebalancing or self.app.in_recovery:
+            self._holes_seen = {}
+            return
+        sources = {self.service.settings.topic(a) for a in self.subscriptions}
+        in_flight: dict[Any, int] = {}
+        for message in list(getattr(consumer, "_unacked_messages", ())):
+            in_flight[message.tp] = min(message.offset, in_flight.get(message.tp, message.offset))
+        holes = {}
+        for tp, acked in list(getattr(consumer, "_acked", {}).items()):
+            committed = consumer._committed_offset.get(tp)
+            if tp.topic not in sources or not acked or committed is None:
+                continue
+            first = min(acked)
+            if first - committed > 1 and in_flight.get(tp, first) >= first:
+                holes[tp] = (committed, first)
+        for tp, (committed, first) in holes.items():
+            if self._holes_seen.get(tp) == (committed, first):
+                log.warning("%s: commits of %s stopped at %d with offsets acked from %d on; committing from there",
+                            self.name, tp, committed, first)
+                consumer._committed_offset[tp] = first - 1
+        self._holes_seen = {tp: h for tp, h in holes.items() if self._holes_seen.get(tp) != h}
 
     @staticmethod
     async def _freeze_startup_objects() -> None:
@@ -310,6 +353,31 @@ class Processor:
         async def healthz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
             return web.json({"status": "ok"})
 
+        @self.app.page("/debug/consumer")
+        async def consumer_state(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+            # What the consumer holds per source partition: for a worker that stops fetching or
+            # committing, this says which of Faust's sets a partition is stuck in.
+            c: Any = app.consumer
+            sources = {self.service.settings.topic(a) for a in self.subscriptions}
+
+            def tps(items: Any) -> list[str]:
+                return sorted(f"{tp.topic}[{tp.partition}]" for tp in items or () if tp.topic in sources)
+
+            return web.json({
+                "assigned": tps(c.assignment()), "active": tps(c._active_partitions),
+                "paused": tps(c._paused_partitions), "buffered": tps(c._buffered_partitions),
+                "acked_pending": {f"{tp.topic}[{tp.partition}]": [len(v), sorted(v)[:12]]
+                                  for tp, v in c._acked.items() if v},
+                "gaps": {f"{tp.topic}[{tp.partition}]": sorted((i.begin, i.end) for i in g)[:6]
+                         for tp, g in c._gap.items() if g},
+                "committed": {f"{tp.topic}[{tp.partition}]": v for tp, v in c._committed_offset.items()
+                              if tp.topic in sources},
+                "read": {f"{tp.topic}[{tp.partition}]": v for tp, v in c._read_offset.items() if tp.topic in sources},
+                "flow_active": getattr(c, "flow_active", None), "app_flow": app.flow_control.is_active(),
+                "rebalancing": app.rebalancing, "in_recovery": app.in_recovery,
+                "unacked": len(getattr(c, "_unacked_messages", ())),
+            })
+
         @self.app.page("/readyz")
         async def readyz(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
             # Ready once the tables are recovered and no rebalance is under way (partitions assigned).
@@ -320,24 +388,16 @@ class Processor:
 
     # ------------------------------------------------------------------ applying
 
-    async def read(self, aggregate_type: str, record: faust.EventT) -> Event | None:
-        """One record as its event, for an agent of its own (a table fold): None when this
-        processor does not handle its type, or when it is poison (then it is dead-lettered)."""
-        topic = record.message.topic
-        event_type = _header(record.message.headers, "event_type") or ""
-        cls = EVENT_CLASSES.get((aggregate_type, event_type))
-        if cls is None or cls not in self.subscriptions.get(aggregate_type, {}):
-            EVENTS.labels(self.name, topic, event_type or "unknown", "ignored").inc()
-            return None
-        item = _Item(record, event_type, None)
-        await retrying(f"{self.name}: decoding from {topic}",
-                       lambda: asyncio.to_thread(self._decode_all, aggregate_type, [item]),
-                       RETRIES.labels(self.name, topic).inc)
-        if isinstance(item.event, _Poison):
-            await self._dead_letter(topic, item, str(item.event))
-            return None
-        EVENTS.labels(self.name, topic, event_type, "applied").inc()
-        return item.event
+    async def read(self, aggregate_type: str, batch: Sequence[faust.EventT]) -> list[tuple[faust.EventT, Event]]:
+        """A batch of records as their events, for an agent of its own (a table fold), in order:
+        records of types this processor does not handle are left out, poison is dead-lettered."""
+        if not batch:
+            return []
+        handled = dict.fromkeys(cls.__name__ for cls in self.subscriptions.get(aggregate_type, {}))
+        items = await self._decoded(aggregate_type, batch[0].message.topic, handled, batch)
+        for item in items:
+            EVENTS.labels(self.name, item.record.message.topic, item.event_type, "applied").inc()
+        return [(item.record, cast(Event, item.event)) for item in items]
 
     def decode(self, aggregate_type: str, event_type: str, record: faust.EventT) -> Event:
         """The record as its event class, read with the class's own schema."""
@@ -346,25 +406,30 @@ class Processor:
             raise UndecodableRecord(f"no event class {event_type} for {aggregate_type}")
         return cls.from_record(self.service.codec.decode(record.value, reader=(aggregate_type, event_type)))
 
-    async def apply_batch(self, aggregate_type: str, topic: str, handlers: Mapping[str, Handler],
-                          batch: Sequence[faust.EventT]) -> None:
+    async def _decoded(self, aggregate_type: str, topic: str, handlers: Mapping[str, Handler | None],
+                       batch: Sequence[faust.EventT]) -> list[_Item]:
+        """The records of `batch` whose type is in `handlers`, decoded in one thread hop, in order;
+        the poison among them dead-lettered and left out."""
         BATCH_SIZE.labels(self.name, topic).observe(len(batch))
         items = []
         for record in batch:
             event_type = _header(record.message.headers, "event_type") or ""
-            handler = handlers.get(event_type)
-            if handler is None:  # not this processor's business: no decode, no database
+            if event_type not in handlers:  # not this processor's business: no decode, no database
                 EVENTS.labels(self.name, topic, event_type or "unknown", "ignored").inc()
                 continue
-            items.append(_Item(record, event_type, handler))
+            items.append(_Item(record, event_type, handlers[event_type]))
         if not items:
-            return
+            return []
         await retrying(f"{self.name}: decoding from {topic}",
                        lambda: asyncio.to_thread(self._decode_all, aggregate_type, items),
                        RETRIES.labels(self.name, topic).inc)
         for item in [i for i in items if isinstance(i.event, _Poison)]:
             await self._dead_letter(topic, item, str(item.event))
-        good = [i for i in items if isinstance(i.event, Event)]
+        return [i for i in items if isinstance(i.event, Event)]
+
+    async def apply_batch(self, aggregate_type: str, topic: str, handlers: Mapping[str, Handler],
+                          batch: Sequence[faust.EventT]) -> None:
+        good = await self._decoded(aggregate_type, topic, handlers, batch)
         if not good:
             return
         try:
@@ -416,6 +481,11 @@ class Processor:
         APPLY_SECONDS.labels(self.name, topic).observe(time.perf_counter() - started)
         for event_type, outcome in outcomes:
             EVENTS.labels(self.name, topic, event_type, outcome).inc()
+
+    async def dead_letter(self, record: faust.EventT, error: str) -> None:
+        """Set aside a record its agent can never apply, with the reason (for agents of their own)."""
+        event_type = _header(record.message.headers, "event_type") or ""
+        await self._dead_letter(record.message.topic, _Item(record, event_type, None), error)
 
     async def _dead_letter(self, topic: str, item: _Item, error: str) -> None:
         msg = item.record.message

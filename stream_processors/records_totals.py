@@ -5,13 +5,14 @@ State lives in two changelog-backed Faust tables, so a restarted worker recovers
 - `diary-daily-totals`: "<user>/<date>" → calories and calories per meal.
 An event moves the entry's old contribution out of its day and the new one into its own day
 (commutative updates keyed by entry id); a duplicate, replayed or older event is not news
-(`domain.supersedes`) and changes nothing. Each affected day's absolute total is then upserted
-into records' `daily_totals` table, the read model the API serves — an idempotent write, so a
-crash between the table update and the offset commit only writes the same total again.
+(`domain.supersedes`) and changes nothing. Events come in batches (whatever arrived while the last
+one was written); the absolute totals of the days a batch touched are then upserted into records'
+`daily_totals` table, the read model the API serves, in one statement — an idempotent write, so a
+crash between the table update and the offset commit only writes the same totals again.
 
 The calorie goal is records' own copy, kept from users' UserProfileChanged events (newest
-version wins). Both topics are keyed by user id with the same partition count, so one worker
-owns a user's diary and profile events alike.
+version wins) by the chassis' usual consumer. Both topics are keyed by user id with the same
+partition count, so one worker owns a user's diary and profile events alike.
 
 Run: faust -A stream_processors.records_totals worker
 """
@@ -20,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from typing import cast
 
 from apis.records import domain
 from apis.records import service as records
 from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRemoved
 from apis.users.events import UserProfileChanged
+from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import APPLY_SECONDS, Processor, retrying
+from chassis.streams import APPLY_SECONDS, Processor, event_uuid, retrying, set_current, take_ready
 
 svc = Service("records")
 processor = Processor("records_totals", svc)
@@ -41,13 +44,15 @@ totals = app.Table("diary-daily-totals", partitions=6)
 
 def contribution_of(e: DiaryEvent) -> domain.Contribution:
     removed = isinstance(e, DiaryEntryRemoved)
-    return domain.Contribution(user_id=e.user_id, day=e.eaten_on.isoformat(), meal=e.meal,
-                               calories=0 if isinstance(e, DiaryEntryRemoved) else e.calories,
-                               version=e.version, removed=removed)
+    calories = 0 if isinstance(e, DiaryEntryRemoved) else e.calories
+    return domain.check_event_contribution(domain.Contribution(
+        user_id=e.user_id, day=e.eaten_on.isoformat(), meal=e.meal, calories=calories,
+        version=e.version, removed=removed))
 
 
 def fold(e: DiaryEvent) -> set[str]:
-    """Apply one diary event to the tables; the keys of the days it touched."""
+    """Apply one diary event to the tables; the keys of the days it touched. An event the API could
+    not have written raises ValueError before any table changes."""
     incoming = contribution_of(e)
     stored = contributions.get(e.entry_id)
     current = domain.Contribution.from_dict(stored) if stored else None
@@ -66,39 +71,37 @@ def fold(e: DiaryEvent) -> set[str]:
 
 
 def sink(keys: set[str]) -> None:
+    """Write the current totals of the days a batch touched, in one transaction."""
     with APPLY_SECONDS.labels(processor.name, svc.settings.topic("records.diary")).time(), svc.uow() as uow:
-        for key in sorted(keys):
-            user_id, day = key.split("/")
-            records.store_day_total(uow=uow, user_id=user_id, day=day,
-                                    total=domain.DayTotal.from_dict(totals.get(key)))
+        records.store_day_totals(uow=uow, totals={
+            (user_id, day): domain.DayTotal.from_dict(totals.get(key))
+            for key in keys for user_id, day in [key.split("/")]})
         uow.commit()
 
 
-def store_goal(e: UserProfileChanged) -> None:
-    with APPLY_SECONDS.labels(processor.name, svc.settings.topic("users.profile")).time(), svc.uow() as uow:
-        records.store_goal(uow=uow, user_id=e.user_id, goal=e.daily_calorie_goal, version=e.version)
-        uow.commit()
+def store_goal(uow: UnitOfWork, e: UserProfileChanged) -> None:
+    records.store_goal(uow=uow, user_id=str(event_uuid(e.user_id, "user_id")), goal=e.daily_calorie_goal,
+                       version=e.version)
 
 
-# The handlers below are folds into tables plus idempotent upserts, not inbox effects: recorded
-# here for the service map and checked against the schemas like any subscription.
+# The diary is folded into tables plus idempotent upserts by its own agent below, not as inbox
+# effects: recorded here for the service map and checked against the schemas like any subscription.
 processor.subscribe("records.diary", {DiaryEntryAdded: fold, DiaryEntryChanged: fold, DiaryEntryRemoved: fold})
-processor.subscribe("users.profile", {UserProfileChanged: store_goal})
+processor.consume("users.profile", {UserProfileChanged: store_goal})
 
 
 @app.agent(processor.topic("records.diary"))
 async def total_diary(stream):
-    async for record in stream.events():
-        event = await processor.read("records.diary", record)
-        if isinstance(event, DiaryEvent):
-            keys = fold(event)
+    # A batch is folded into the tables event by event, in order, and its days written once: a
+    # replay of the whole topic costs a transaction per batch, not per event.
+    async for batch in take_ready(stream, processor.batch_max):
+        keys: set[str] = set()
+        for record, event in await processor.read("records.diary", batch):
+            set_current(stream, record)
+            try:
+                keys |= fold(cast(DiaryEvent, event))
+            except ValueError as exc:
+                await processor.dead_letter(record, f"{type(exc).__name__}: {exc}")
+        if keys:
             # The read model must get the write: wait for the database rather than lose it.
             await retrying("records_totals: writing daily totals", functools.partial(asyncio.to_thread, sink, keys))
-
-
-@app.agent(processor.topic("users.profile"))
-async def copy_goals(stream):
-    async for record in stream.events():
-        event = await processor.read("users.profile", record)
-        if isinstance(event, UserProfileChanged):
-            await retrying("records_totals: writing a goal", functools.partial(asyncio.to_thread, store_goal, event))

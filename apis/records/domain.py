@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 MAX_RANGE_DAYS = 366
+MAX_ENTRY_CALORIES = 20_000
+MAX_MEAL_LENGTH = 40
 
 
 def local_date(eaten_at: datetime) -> date:
@@ -53,6 +56,18 @@ class DayTotal:
     @classmethod
     def from_dict(cls, d: dict | None) -> DayTotal:
         return cls(d["calories"], dict(d["by_meal"])) if d else cls()
+
+
+def check_event_contribution(c: Contribution) -> Contribution:
+    """`c` if the API could have written it; ValueError otherwise. A forged or corrupt event that
+    reads with the schema must still not reach the totals (a name as user id, a day summing past
+    what a column holds)."""
+    uuid.UUID(c.user_id)
+    if not 0 <= c.calories <= MAX_ENTRY_CALORIES:
+        raise ValueError(f"calories {c.calories} outside 0..{MAX_ENTRY_CALORIES}")
+    if not 0 < len(c.meal) <= MAX_MEAL_LENGTH:
+        raise ValueError(f"meal of {len(c.meal)} characters")
+    return c
 
 
 def supersedes(current: Contribution | None, incoming: Contribution) -> bool:

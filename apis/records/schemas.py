@@ -7,14 +7,17 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from apis.records import domain
+
 
 class EntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     eaten_at: AwareDatetime = Field(description="with its UTC offset: the entry's date is the local date there")
-    meal: str = Field(min_length=1, max_length=40, examples=["breakfast", "lunch", "dinner", "snack"])
+    meal: str = Field(min_length=1, max_length=domain.MAX_MEAL_LENGTH,
+                      examples=["breakfast", "lunch", "dinner", "snack"])
     text: str = Field(min_length=1, max_length=500)
-    calories: int = Field(ge=0, le=20000)
+    calories: int = Field(ge=0, le=domain.MAX_ENTRY_CALORIES)
     grams: float | None = Field(default=None, ge=0, le=10000)
     protein: float | None = Field(default=None, ge=0, le=2000)
     fat: float | None = Field(default=None, ge=0, le=2000)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -162,12 +162,22 @@ def habits(*, uow: UnitOfWork, user_id: uuid.UUID, start: date, end: date, top: 
 
 # ---- written by the records_totals processor ------------------------------------------------
 
-def store_day_total(*, uow: UnitOfWork, user_id: str, day: str, total: domain.DayTotal) -> None:
-    """Upsert the absolute total: idempotent, so a re-processed event just writes it again."""
-    values = {"user_id": uuid.UUID(user_id), "day": date.fromisoformat(day), **total.to_dict(),
-              "updated_at": func.now()}
-    uow.session.execute(pg_insert(daily_totals).values(values).on_conflict_do_update(
-        index_elements=["user_id", "day"], set_={k: v for k, v in values.items() if k not in ("user_id", "day")}))
+def store_day_totals(*, uow: UnitOfWork, totals: Mapping[tuple[str, str], domain.DayTotal]) -> None:
+    """Upsert the absolute totals of (user id, day)s in one statement: idempotent, so a
+    re-processed event just writes the same totals again."""
+    if not totals:
+        return
+    rows = [{"user_id": uuid.UUID(user_id), "day": date.fromisoformat(day), **total.to_dict()}
+            for (user_id, day), total in sorted(totals.items())]
+    uow.session.execute(_UPSERT_DAY_TOTAL, rows)
+
+
+_insert_day_total = pg_insert(daily_totals)
+# Built once: an executemany of it is one round trip per batch (psycopg's pipeline), not per day.
+_UPSERT_DAY_TOTAL = _insert_day_total.on_conflict_do_update(
+    index_elements=["user_id", "day"],
+    set_={"calories": _insert_day_total.excluded.calories, "by_meal": _insert_day_total.excluded.by_meal,
+          "updated_at": func.now()})
 
 
 def store_goal(*, uow: UnitOfWork, user_id: str, goal: int | None, version: int) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import uuid
 
-from apis.records.domain import Contribution, DayTotal, moves, supersedes
+import pytest
+
+from apis.records.domain import MAX_ENTRY_CALORIES, Contribution, DayTotal, check_event_contribution, moves, supersedes
 
 
 def fold_all(events: list[tuple[str, Contribution]]) -> dict[str, dict]:
@@ -62,3 +65,14 @@ def test_an_older_version_arriving_late_cannot_revive_a_removed_entry() -> None:
     events = history()
     late = [*events, ("b", Contribution("u1", "2026-11-24", "dinner", 700, 1))]
     assert fold_all(late) == EXPECTED
+
+
+def test_an_event_the_api_could_not_have_written_is_refused() -> None:
+    good = Contribution(str(uuid.uuid4()), "2026-11-24", "lunch", 600, 1)
+    assert check_event_contribution(good) is good
+    for bad in (Contribution("not-a-uuid/x", "2026-11-24", "lunch", 600, 1),
+                Contribution(good.user_id, "2026-11-24", "lunch", MAX_ENTRY_CALORIES + 1, 1),
+                Contribution(good.user_id, "2026-11-24", "lunch", -1, 1),
+                Contribution(good.user_id, "2026-11-24", "", 10, 1)):
+        with pytest.raises(ValueError):
+            check_event_contribution(bad)
