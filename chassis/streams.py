@@ -390,14 +390,18 @@ class Processor:
 
     async def read(self, aggregate_type: str, batch: Sequence[faust.EventT]) -> list[tuple[faust.EventT, Event]]:
         """A batch of records as their events, for an agent of its own (a table fold), in order:
-        records of types this processor does not handle are left out, poison is dead-lettered."""
+        records of types this processor does not handle are left out, poison is dead-lettered.
+        The agent counts them with `applied` once applied."""
         if not batch:
             return []
         handled = dict.fromkeys(cls.__name__ for cls in self.subscriptions.get(aggregate_type, {}))
         items = await self._decoded(aggregate_type, batch[0].message.topic, handled, batch)
-        for item in items:
-            EVENTS.labels(self.name, item.record.message.topic, item.event_type, "applied").inc()
         return [(item.record, cast(Event, item.event)) for item in items]
+
+    def applied(self, pairs: Sequence[tuple[faust.EventT, Event]]) -> None:
+        """Count what an agent of its own has applied (once its effects are written)."""
+        for record, event in pairs:
+            EVENTS.labels(self.name, record.message.topic, event.event_type(), "applied").inc()
 
     def decode(self, aggregate_type: str, event_type: str, record: faust.EventT) -> Event:
         """The record as its event class, read with the class's own schema."""

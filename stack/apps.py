@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
+import threading
+import time
 
 from chassis import local
-from stack.parts import DATA, LOGS, ROOT, RUN, STATE, Part, fill, http_ok, render, spawn
+from stack import forkserver
+from stack.parts import DATA, LOGS, ROOT, RUN, STATE, Part, fail, fill, http_ok, render, spawn
 
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 
@@ -39,12 +43,48 @@ def app_env() -> dict[str, str]:
             "CALORIES_ENVIRONMENT": os.environ.get("CALORIES_ENVIRONMENT", "development")}  # required setting
 
 
+FORKSERVER = RUN / "forkserver.sock"
+_forkserver_lock = threading.Lock()
+
+
+def _forkserver_answers() -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(FORKSERVER))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_forkserver() -> None:
+    """Start the fork server (stack/forkserver.py) unless it answers. It has no part of its own: its
+    pid file makes it a stray to `down` and `apps`, which stop it with the apps."""
+    with _forkserver_lock:
+        if _forkserver_answers():
+            return
+        FORKSERVER.unlink(missing_ok=True)
+        spawn("forkserver", [python(), "-m", "stack.forkserver", str(FORKSERVER)], {"PYTHONPATH": str(ROOT)},
+              cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while not _forkserver_answers():
+            if time.monotonic() > deadline:
+                fail("the fork server did not start in 60 s", f"read {LOGS / 'forkserver.log'}")
+            time.sleep(0.1)
+
+
+def spawn_python(name: str, module_argv: list[str], env: dict[str, str]) -> None:
+    """`python -m <module_argv>` as a child of the fork server, which has the libraries imported."""
+    ensure_forkserver()
+    pid = forkserver.spawn(str(FORKSERVER), module_argv, {**os.environ, **env}, str(ROOT), str(LOGS / f"{name}.log"))
+    (RUN / f"{name}.pid").write_text(str(pid))
+
+
 def service_part(name: str) -> Part:
     port = local.service_port(name)
 
     def start() -> None:
-        spawn(name, [python(), "-m", "uvicorn", f"apis.{name}.app:app", "--host", "127.0.0.1",
-                     "--port", str(port), "--no-access-log"], app_env(), cwd=ROOT)
+        spawn_python(name, ["uvicorn", f"apis.{name}.app:app", "--host", "127.0.0.1", "--port", str(port),
+                            "--no-access-log"], app_env())
 
     return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), (port,), 90, grace=5)
 
@@ -55,8 +95,8 @@ def processor_part(name: str) -> Part:
     port = local.processor_port(name)
 
     def start() -> None:
-        spawn(name, [python(), "-m", "faust", "-A", f"stream_processors.{name}", "worker", "-l", "info"],
-              {**app_env(), "CALORIES_FAUST_WEB_PORT": str(port)}, cwd=ROOT)
+        spawn_python(name, ["faust", "-A", f"stream_processors.{name}", "worker", "-l", "info"],
+                     {**app_env(), "CALORIES_FAUST_WEB_PORT": str(port)})
 
     return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), (port,), 120,
                 grace=5)

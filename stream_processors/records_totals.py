@@ -96,12 +96,16 @@ async def total_diary(stream):
     # replay of the whole topic costs a transaction per batch, not per event.
     async for batch in take_ready(stream, processor.batch_max):
         keys: set[str] = set()
+        folded = []
         for record, event in await processor.read("records.diary", batch):
             set_current(stream, record)
             try:
                 keys |= fold(cast(DiaryEvent, event))
             except ValueError as exc:
                 await processor.dead_letter(record, f"{type(exc).__name__}: {exc}")
+            else:
+                folded.append((record, event))
         if keys:
             # The read model must get the write: wait for the database rather than lose it.
             await retrying("records_totals: writing daily totals", functools.partial(asyncio.to_thread, sink, keys))
+        processor.applied(folded)

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Text, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult
 
@@ -40,8 +41,26 @@ class StaleBooking(RuntimeError):
 
 # ---- locks, reads and the version file ----
 
-def _lock(uow: UnitOfWork, name: str) -> None:
-    uow.session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+# Built once (bound per call): the saga runs them for every event, and building a statement and
+# its cache key per call cost more Python time than running it (py-spy).
+_LOCKS = select(func.pg_advisory_xact_lock(func.hashtextextended(
+    func.unnest(bindparam("names", type_=ARRAY(Text))).column_valued("name"), 0)))
+_BOOKING = select(bookings).where(bookings.c.order_id == bindparam("order_id")).with_for_update()
+_EARLY = select(early_events).where(early_events.c.order_id == bindparam("order_id"))
+_SET_STATUS = update(bookings).where(
+    bookings.c.order_id == bindparam("b_id"), bookings.c.version == bindparam("seen")).values(
+    status=bindparam("b_status"), reason=bindparam("b_reason"), version=bookings.c.version + 1, updated_at=func.now())
+_USED_SLOTS = (select(booking_days.c.date, func.count().label("held"))
+               .join(bookings, bookings.c.order_id == booking_days.c.order_id)
+               .where(booking_days.c.date.in_(bindparam("dates", expanding=True)),
+                      bookings.c.status.in_(domain.HOLDING))
+               .group_by(booking_days.c.date))
+
+
+def _lock(uow: UnitOfWork, *names: str) -> None:
+    """Transaction-scoped advisory locks, taken in the order given, in one round trip (unnest
+    yields the array's elements in order)."""
+    uow.session.execute(_LOCKS, {"names": list(names)})
 
 
 def _lock_order(uow: UnitOfWork, order_id: uuid.UUID) -> None:
@@ -49,16 +68,16 @@ def _lock_order(uow: UnitOfWork, order_id: uuid.UUID) -> None:
 
 
 def _lock_days(uow: UnitOfWork, dates: Iterable[date]) -> None:
-    for day in sorted(set(dates)):  # one global order, so two reservations never deadlock
-        _lock(uow, f"delivery.day:{day.isoformat()}")
+    # One global order, so two reservations never deadlock.
+    _lock(uow, *(f"delivery.day:{day.isoformat()}" for day in sorted(set(dates))))
 
 
 def _booking(uow: UnitOfWork, order_id: uuid.UUID) -> Any:
-    return uow.session.execute(select(bookings).where(bookings.c.order_id == order_id).with_for_update()).first()
+    return uow.session.execute(_BOOKING, {"order_id": order_id}).first()
 
 
 def _early(uow: UnitOfWork, order_id: uuid.UUID) -> Sequence[Any]:
-    return uow.session.execute(select(early_events).where(early_events.c.order_id == order_id)).all()
+    return uow.session.execute(_EARLY, {"order_id": order_id}).all()
 
 
 def _record_early(uow: UnitOfWork, order_id: uuid.UUID, kind: str, payload: dict, day: date | None = None) -> None:
@@ -68,22 +87,17 @@ def _record_early(uow: UnitOfWork, order_id: uuid.UUID, kind: str, payload: dict
 
 def _set_status(uow: UnitOfWork, booking: Any, status: str, reason: str | None = None) -> None:
     """Reread value: write only over the version that was read."""
-    changed = cast(CursorResult, uow.session.execute(
-        update(bookings).where(bookings.c.order_id == booking.order_id, bookings.c.version == booking.version)
-        .values(status=status, reason=reason if reason is not None else booking.reason,
-                version=booking.version + 1, updated_at=func.now())))
+    changed = cast(CursorResult, uow.session.execute(_SET_STATUS, {
+        "b_id": booking.order_id, "seen": booking.version, "b_status": status,
+        "b_reason": reason if reason is not None else booking.reason}))
     if changed.rowcount != 1:
         raise StaleBooking(f"booking {booking.order_id} changed under version {booking.version}")
 
 
 def used_slots(uow: UnitOfWork, dates: Iterable[date]) -> dict[date, int]:
     """Slots held on each date: bookings pending or confirmed that cover it."""
-    rows = uow.session.execute(
-        select(booking_days.c.date, func.count())
-        .join(bookings, bookings.c.order_id == booking_days.c.order_id)
-        .where(booking_days.c.date.in_(sorted(set(dates))), bookings.c.status.in_(domain.HOLDING))
-        .group_by(booking_days.c.date)).tuples().all()
-    return {day: count for day, count in rows}
+    rows = uow.session.execute(_USED_SLOTS, {"dates": sorted(set(dates))}).all()
+    return {row.date: row.held for row in rows}
 
 
 # ---- the saga ----
