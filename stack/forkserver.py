@@ -102,8 +102,11 @@ def serve(path: str) -> None:
         except InterruptedError:
             continue
         with conn:
+            line = conn.makefile("rb").readline()
+            if not line:  # a probe: the caller only checks that the server answers
+                continue
             try:
-                request = json.loads(conn.makefile("rb").readline())
+                request = json.loads(line)
                 os.stat(request["cwd"])  # a bad folder or log is the caller's to hear about, not the child's
                 log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
                 try:
@@ -115,10 +118,11 @@ def serve(path: str) -> None:
                 answer: dict = {"pid": pid}
             except Exception as exc:  # a bad request must not stop the server
                 answer = {"error": repr(exc)}
-            conn.sendall(json.dumps(answer).encode() + b"\n")
+            with contextlib.suppress(OSError):  # the caller gave up: nothing to tell it, serve on
+                conn.sendall(json.dumps(answer).encode() + b"\n")
 
 
-def spawn(path: str, argv: list[str], env: dict[str, str], cwd: str, log: str, timeout: float = 10.0) -> int:
+def spawn(path: str, argv: list[str], env: dict[str, str], cwd: str, log: str, timeout: float = 60.0) -> int:
     """Ask the server at `path` to start `argv` (argv[0] is a module); the child's pid."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,11 @@ def test_a_child_runs_its_module_with_its_own_environment_log_and_session(server
 
 def test_a_failing_module_leaves_its_traceback_in_its_log_and_the_server_serves_on(
         server: Path, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:  # what the stack does to see it is up
+        probe.connect(str(server))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as garbage:
+        garbage.connect(str(server))
+        garbage.sendall(b"not json\n")
     log = tmp_path / "bad.log"
     forkserver.spawn(str(server), ["no_such_module_here"], {}, str(ROOT), str(log))
     poll_until(lambda: log.exists() and "No module named" in log.read_text(), 30, "the child's traceback")
