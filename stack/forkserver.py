@@ -67,7 +67,12 @@ def child(request: dict, log: int, listener: socket.socket) -> None:
         extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:0] = [request["cwd"], *extra]
         sys.argv = list(request["argv"])
-        runpy.run_module(request["argv"][0], run_name="__main__", alter_sys=True)
+        module = request["argv"][0]
+        if hasattr(sys.modules.get(module), "__path__"):
+            # A preloaded package runs its __main__, as `python -m package` does. (Asking runpy for
+            # the package itself fails for faust, whose module object is rebuilt without a __spec__.)
+            module += ".__main__"
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

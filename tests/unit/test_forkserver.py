@@ -65,3 +65,10 @@ def test_a_failing_module_leaves_its_traceback_in_its_log_and_the_server_serves_
     pid = forkserver.spawn(str(server), ["tests.forkserver_probe", "3"], {}, str(ROOT), str(log2))
     poll_until(lambda: log2.exists() and log2.read_text().strip(), 30, "a second child's output")
     poll_until(lambda: not alive(pid), 30, "the second child to exit and be reaped")
+
+
+def test_the_apps_entry_points_run_as_with_python_dash_m(server: Path, tmp_path: Path) -> None:
+    for entry, says in (("faust", "Faust"), ("uvicorn", "uvicorn")):
+        log = tmp_path / f"{entry}.log"
+        forkserver.spawn(str(server), [entry, "--version"], {}, str(ROOT), str(log))
+        poll_until(lambda log=log, says=says: log.exists() and says in log.read_text(), 30, f"{entry} --version")
