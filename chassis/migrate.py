@@ -7,7 +7,9 @@ service's first revision through `create_chassis_tables`.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from alembic import command, context
@@ -49,10 +51,18 @@ def services_with_migrations() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "apis").glob("*/migrations"))
 
 
+def upgrade(service: str) -> str:
+    command.upgrade(alembic_config(service), "head")
+    return service
+
+
 def main(argv: list[str]) -> int:
-    for service in services_with_migrations() if argv == ["--all"] else argv:
-        command.upgrade(alembic_config(service), "head")
-        print(f"[migrate] {service}: at head")
+    services = services_with_migrations() if argv == ["--all"] else argv
+    # One process per service, forked once alembic and SQLAlchemy are imported: each database is
+    # its own, and alembic's `context` is a module global, so threads could not share it.
+    with ProcessPoolExecutor(min(len(services), 4) or 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        for service in pool.map(upgrade, services):
+            print(f"[migrate] {service}: at head")
     return 0
 
 
