@@ -85,7 +85,8 @@ def machine_cpu_seconds() -> float:
 
 
 def process_snapshot(extra: dict[str, int] | None = None) -> dict[str, tuple[float, int]]:
-    """{part: (cpu seconds, rss bytes)} over each part's process tree; `extra` names more roots
+    """{part: (cpu seconds, rss bytes)} over each part's process tree (without the trees of other
+    parts it started); `extra` names more roots
     (the load generator). `(machine)` is the whole machine: other engineers' work included."""
     procs = {}
     for entry in os.scandir("/proc"):
@@ -95,14 +96,17 @@ def process_snapshot(extra: dict[str, int] | None = None) -> dict[str, tuple[flo
     for pid, (ppid, _, _) in procs.items():
         children.setdefault(ppid, []).append(pid)
     out = {"(machine)": (machine_cpu_seconds(), 0)}
-    for name, root in {**parts(), **(extra or {})}.items():
+    roots = {**parts(), **(extra or {})}
+    others = set(roots.values())
+    for name, root in roots.items():
         if root not in procs:
             continue
         tree, todo = [], [root]
         while todo:
             p = todo.pop()
             tree.append(p)
-            todo.extend(children.get(p, ()))
+            # A part started by another (an app forked by the fork server) counts as itself only.
+            todo.extend(c for c in children.get(p, ()) if c not in others)
         out[name] = (sum(procs[p][1] for p in tree), sum(procs[p][2] for p in tree))
     return out
 

@@ -135,7 +135,10 @@ def all_processes() -> dict[int, ProcStat]:
     return procs
 
 
-def descendants(root: int, procs: dict[int, ProcStat]) -> list[int]:
+def descendants(root: int, procs: dict[int, ProcStat], other_roots: Iterable[int] = ()) -> list[int]:
+    """`root` and its descendants, without the trees of `other_roots` (parts it started: the fork
+    server's apps count as themselves, not twice)."""
+    stop = set(other_roots) - {root}
     children: dict[int, list[int]] = {}
     for stat in procs.values():
         children.setdefault(stat.ppid, []).append(stat.pid)
@@ -143,7 +146,7 @@ def descendants(root: int, procs: dict[int, ProcStat]) -> list[int]:
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo.extend(children.get(pid, ()))
+        todo.extend(c for c in children.get(pid, ()) if c not in stop)
     return out
 
 
@@ -216,7 +219,9 @@ class ProcessCollector(LazyCollector):
                                     labels=labels)
         procs = all_processes()
         seen: set[int] = set()
-        for part, pid in self.parts().items():
+        parts = self.parts()
+        roots = {pid for pid in parts.values() if pid is not None}
+        for part, pid in parts.items():
             if pid is not None and pid in seen:  # nginx's own pid file repeats the gateway's
                 continue
             seen.add(pid or -1)
@@ -224,7 +229,7 @@ class ProcessCollector(LazyCollector):
             if pid is None or pid not in procs:
                 up.add_metric(key, 0)
                 continue
-            tree = [p for p in descendants(pid, procs) if p in procs]
+            tree = [p for p in descendants(pid, procs, roots) if p in procs]
             up.add_metric(key, 1)
             cpu.add_metric(key, sum(procs[p].cpu_seconds for p in tree))
             rss.add_metric(key, sum(procs[p].rss_bytes for p in tree))
