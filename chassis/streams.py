@@ -55,6 +55,12 @@ APPLY_SECONDS = Histogram("calories_stream_apply_seconds", "One transaction appl
 BATCH_SIZE = Histogram("calories_stream_batch_size", "Events taken from the broker at once.",
                        ["processor", "topic"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500))
 RETRIES = Counter("calories_stream_retries_total", "Transient failures retried.", ["processor", "topic"])
+AGENT_CRASHES = Counter("calories_stream_agent_crashes_total",
+                        "An agent's loop ended with an exception (Faust's supervisor restarts it).",
+                        ["processor", "agent"])
+# A processor whose agent crashed this recently answers /readyz 503: a crash loop (the supervisor
+# restarts an agent every few seconds) keeps it unready, a single crash heals by itself.
+CRASH_UNREADY_SECONDS = 30.0
 
 # An effect: (the unit of work, the event as its class) → None. Typed per event in each processor.
 Handler = Callable[[UnitOfWork, Any], None]
@@ -245,9 +251,10 @@ class Processor:
         self._add_pages()
         self.app.task(self._freeze_startup_objects)
         self.app.timer(interval=10.0)(self._resume_stuck_partitions)
-        self.app.timer(interval=10.0)(self._heal_commit_holes)
+        self.app.timer(interval=5.0)(self._heal_commit_holes)
         self._paused_seen: frozenset[Any] = frozenset()
         self._holes_seen: dict[Any, tuple[int, int]] = {}
+        self.last_crash: tuple[float, str] | None = None  # (monotonic time, reason)
 
     async def _resume_stuck_partitions(self) -> None:
         """A source partition still paused (or the flow still stopped) on two ticks in a row while no
@@ -331,7 +338,41 @@ class Processor:
             async for batch in take_ready(cast(faust.Stream, stream), self.batch_max):
                 await self.apply_batch(aggregate_type, topic_name, by_name, batch)
 
-        self.app.agent(self.topic(aggregate_type), name=f"{self.name}.{aggregate_type}")(agent)
+        name = f"{self.name}.{aggregate_type}"
+        self.app.agent(self.topic(aggregate_type), name=name)(self.guarded(name, agent))
+
+    def guarded(self, name: str, agent: Callable[[faust.StreamT], Awaitable[None]]
+                ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """`agent`, with a crash counted and remembered for /readyz before Faust restarts it.
+        Every agent of a processor goes through here (`consume` does it; a table agent uses
+        `@processor.agent(...)`)."""
+
+        @functools.wraps(agent)
+        async def run(stream: faust.StreamT) -> None:
+            try:
+                await agent(stream)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_crash = (time.monotonic(), f"{name}: {type(exc).__name__}: {exc}")
+                AGENT_CRASHES.labels(self.name, name).inc()
+                raise
+
+        return run
+
+    def agent(self, aggregate_type: str) -> Callable[[Callable[[faust.StreamT], Awaitable[None]]], Any]:
+        """Decorator for an agent of its own on `aggregate_type`'s topic (a table fold), guarded."""
+        def decorate(fn: Callable[[faust.StreamT], Awaitable[None]]) -> Any:
+            name = f"{self.name}.{fn.__name__}"
+            return self.app.agent(self.topic(aggregate_type), name=name)(self.guarded(name, fn))
+        return decorate
+
+    def crashed_recently(self, now: float | None = None) -> str | None:
+        """Why an agent crashed in the last CRASH_UNREADY_SECONDS, or None."""
+        if self.last_crash is None:
+            return None
+        at, reason = self.last_crash
+        return reason if (time.monotonic() if now is None else now) - at < CRASH_UNREADY_SECONDS else None
 
     def subscribe(self, aggregate_type: str, handlers: Mapping[type[Event], Callable[..., Any]]) -> None:
         """Record (and check) what this processor reads; `consume` does it for the usual agent."""
@@ -384,6 +425,8 @@ class Processor:
             # faust's TableManagerT leaves out `recovery`, which its TableManager (app.tables) has.
             recovered = app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
             ok = recovered and not app.rebalancing and not app.in_recovery
+            if ok and (crash := self.crashed_recently()):
+                return web.json({"status": "crashing", "detail": crash}, status=503)
             return web.json({"status": "ready" if ok else "starting"}, status=200 if ok else 503)
 
     # ------------------------------------------------------------------ applying

@@ -90,7 +90,7 @@ processor.subscribe("records.diary", {DiaryEntryAdded: fold, DiaryEntryChanged: 
 processor.consume("users.profile", {UserProfileChanged: store_goal})
 
 
-@app.agent(processor.topic("records.diary"))
+@processor.agent("records.diary")
 async def total_diary(stream):
     # A batch is folded into the tables event by event, in order, and its days written once: a
     # replay of the whole topic costs a transaction per batch, not per event.
