@@ -20,11 +20,13 @@ venv: $(VENV)/.installed
 ## Start the whole local system: the engines, migrations, schemas (checked, then registered),
 ## one outbox connector per service database, then the services, processors and the gateway
 ## (all at once). Ports move with CALORIES_*_PORT, the state folder with CALORIES_STACK_DIR.
-## Migrations and schemas run side by side (Postgres / registry and Kafka), as do the connectors
-## and the apps (which need the tables and topics, not Connect).
+## Postgres first: the migrations need only it, so they run while the other engines (three JVMs)
+## start; the schemas once the registry and Kafka are up.
 up: venv
-	@$(STACK) up
-	@$(PY) -m chassis.migrate --all & pid=$$!; $(PY) -m chassis.catalog sync && wait $$pid
+	@$(STACK) provision
+	@$(STACK) start postgres
+	@$(STACK) up & engines=$$!; $(PY) -m chassis.migrate --all; migrated=$$?; wait $$engines && exit $$migrated
+	@$(PY) -m chassis.catalog sync
 	@# Connectors before the apps, never beside them: a connector captures from the moment its
 	@# replication slot exists (snapshot.mode=no_data), so a row an app writes earlier (auth creates
 	@# the admin at start-up) would never become an event.

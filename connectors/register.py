@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -43,10 +44,15 @@ def connector_config(database: str, settings: StackSettings, password: str | Non
 def register(database: str, settings: StackSettings, timeout: float = 60.0) -> None:
     name = connector_name(database)
     url = f"{settings.connect_url}/connectors/{name}"
-    resp = requests.put(f"{url}/config", json=connector_config(database, settings), timeout=30)
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = requests.put(f"{url}/config", json=connector_config(database, settings), timeout=30)
+        # 409: the worker is rebalancing (another connector was just added): ask again shortly.
+        if resp.status_code != 409 or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
     if resp.status_code >= 400:
         raise RuntimeError(f"Connect refused {name}: {resp.status_code} {resp.text}")
-    deadline = time.monotonic() + timeout
     while True:
         status = requests.get(f"{url}/status", timeout=10)
         if status.ok:
@@ -69,8 +75,10 @@ def main(argv: list[str]) -> int:
         from chassis.migrate import services_with_migrations
 
         argv = services_with_migrations()
-    for database in argv:
-        register(database, settings)
+    # All at once: each waits for its own connector's task, and most of that is Connect's time.
+    with ThreadPoolExecutor(max(len(argv), 1)) as pool:
+        for future in [pool.submit(register, database, settings) for database in argv]:
+            future.result()
     return 0
 
 
