@@ -24,6 +24,7 @@ that fails is retried event by event, so only the poison event is dead-lettered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import logging
@@ -189,19 +190,26 @@ async def take_ready(stream: faust.Stream, max_: int) -> AsyncIterator[list[faus
     stream.add_processor(add)
     # Faust's own take_events starts the stream's drainer the same way.
     stream._enable_passive(aiter(stream.channel))  # type: ignore[arg-type]  # as take_events does
-    while not stream.should_stop:
-        await stream.wait_for_stopped(ready)  # type: ignore[arg-type]
-        batch = events[:]
-        events.clear()
-        ready.clear()
-        room.set()
-        if not batch:
-            continue
-        try:
+    try:
+        while not stream.should_stop:
+            await stream.wait_for_stopped(ready)  # type: ignore[arg-type]
+            batch = events[:]
+            events.clear()
+            ready.clear()
+            room.set()
+            if not batch:
+                continue
             yield batch
-        finally:
+            # Acked only once applied: the batch of an agent that raised stays unacked, so no
+            # offset is committed past it and the events are applied again after a restart.
             for event in batch:
                 await stream.ack(event)
+    finally:
+        # The agent ended (after a crash Faust's supervisor starts it again on this same stream):
+        # this buffer must stop taking events, or the drainer would wait on it for good.
+        with contextlib.suppress(ValueError):
+            stream._processors.remove(add)
+        room.set()
 
 
 def set_current(stream: faust.StreamT, record: faust.EventT) -> None:
@@ -299,13 +307,20 @@ class Processor:
         in_flight: dict[Any, int] = {}
         for message in list(getattr(consumer, "_unacked_messages", ())):
             in_flight[message.tp] = min(message.offset, in_flight.get(message.tp, message.offset))
+        if not getattr(consumer, "flow_active", True) or not self.app.flow_control.is_active():
+            self._holes_seen = {}
+            return
+        paused = set(getattr(consumer, "_paused_partitions", ()))
         holes = {}
         for tp, acked in list(getattr(consumer, "_acked", {}).items()):
             committed = consumer._committed_offset.get(tp)
-            if tp.topic not in sources or not acked or committed is None:
+            read = consumer._read_offset.get(tp)
+            if tp.topic not in sources or not acked or committed is None or read is None or tp in paused:
                 continue
             first = min(acked)
-            if first - committed > 1 and in_flight.get(tp, first) >= first:
+            # Everything below `first` was fetched (the read offset is past it) and none of it is
+            # still on its way through a stream.
+            if first - committed > 1 and read >= first and in_flight.get(tp, first) >= first:
                 holes[tp] = (committed, first)
         for tp, (committed, first) in holes.items():
             if self._holes_seen.get(tp) == (committed, first):

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from typing import cast
+
+from prometheus_client import Counter
 
 from apis.records import domain
 from apis.records import service as records
@@ -29,7 +32,11 @@ from apis.records.events import DiaryEntryAdded, DiaryEntryChanged, DiaryEntryRe
 from apis.users.events import UserProfileChanged
 from chassis.db import UnitOfWork
 from chassis.service import Service
-from chassis.streams import APPLY_SECONDS, Processor, event_uuid, retrying, set_current, take_ready
+from chassis.streams import APPLY_SECONDS, PERMANENT, Processor, event_uuid, retrying, set_current, take_ready
+
+log = logging.getLogger(__name__)
+SINK_REFUSED = Counter("calories_records_totals_refused_days_total",
+                       "Daily totals the database refused for good (left out of the read model).")
 
 svc = Service("records")
 processor = Processor("records_totals", svc)
@@ -70,13 +77,28 @@ def fold(e: DiaryEvent) -> set[str]:
     return touched
 
 
-def sink(keys: set[str]) -> None:
-    """Write the current totals of the days a batch touched, in one transaction."""
+def write_days(keys: set[str]) -> None:
     with APPLY_SECONDS.labels(processor.name, svc.settings.topic("records.diary")).time(), svc.uow() as uow:
         records.store_day_totals(uow=uow, totals={
             (user_id, day): domain.DayTotal.from_dict(totals.get(key))
-            for key in keys for user_id, day in [key.split("/")]})
+            for key in keys for user_id, day in [key.split("/", 1)]})
         uow.commit()
+
+
+def sink(keys: set[str]) -> None:
+    """Write the current totals of the days a batch touched, in one transaction. A day the
+    database refuses for good (a total past its column) is left out, with an error logged, so
+    the other days are written and the agent goes on; transient failures are the caller's to
+    retry."""
+    try:
+        write_days(keys)
+    except PERMANENT:
+        for key in sorted(keys):
+            try:
+                write_days({key})
+            except PERMANENT as exc:
+                SINK_REFUSED.inc()
+                log.error("records_totals: daily total %s refused by the database: %s", key, exc)
 
 
 def store_goal(uow: UnitOfWork, e: UserProfileChanged) -> None:
@@ -101,7 +123,7 @@ async def total_diary(stream):
             set_current(stream, record)
             try:
                 keys |= fold(cast(DiaryEvent, event))
-            except ValueError as exc:
+            except PERMANENT as exc:  # an event no entry could have caused; the tables are untouched
                 await processor.dead_letter(record, f"{type(exc).__name__}: {exc}")
             else:
                 folded.append((record, event))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 MAX_RANGE_DAYS = 366
@@ -59,10 +59,10 @@ class DayTotal:
 
 
 def check_event_contribution(c: Contribution) -> Contribution:
-    """`c` if the API could have written it; ValueError otherwise. A forged or corrupt event that
-    reads with the schema must still not reach the totals (a name as user id, a day summing past
-    what a column holds)."""
-    uuid.UUID(c.user_id)
+    """`c` (its user id in the canonical spelling) if the API could have written it; ValueError
+    otherwise. A forged or corrupt event that reads with the schema must still not reach the
+    totals (a name as user id, calories no entry can have)."""
+    c = replace(c, user_id=str(uuid.UUID(c.user_id)))
     if not 0 <= c.calories <= MAX_ENTRY_CALORIES:
         raise ValueError(f"calories {c.calories} outside 0..{MAX_ENTRY_CALORIES}")
     if not 0 < len(c.meal) <= MAX_MEAL_LENGTH:

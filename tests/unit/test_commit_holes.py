@@ -26,8 +26,10 @@ def processor(acked: list[int], committed: int | None, unacked: tuple[int, ...] 
         _acked={tp: list(acked)},
         _committed_offset=defaultdict(lambda: None, {} if committed is None else {tp: committed}),
         _unacked_messages=[SimpleNamespace(tp=tp, offset=o) for o in unacked],
+        _read_offset={tp: max(acked, default=0)}, _paused_partitions=set(), flow_active=True,
     )
-    app = SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=False)
+    app = SimpleNamespace(consumer=consumer, rebalancing=False, in_recovery=False,
+                          flow_control=SimpleNamespace(is_active=lambda: True))
     settings = SimpleNamespace(topic=lambda aggregate: f"calories.{aggregate}")
     fake = SimpleNamespace(app=app, service=SimpleNamespace(settings=settings), name="records_totals",
                            subscriptions={"records.diary": {}}, _holes_seen={})
@@ -79,3 +81,21 @@ def test_a_moving_hole_is_not_healed() -> None:
     p.app.consumer._committed_offset[p.tp] = 40  # a commit went through between the ticks
     tick(p)
     assert p.app.consumer._committed_offset[p.tp] == 40
+
+
+def test_a_paused_partition_or_a_read_offset_short_of_the_acked_ones_is_not_healed() -> None:
+    p = processor(acked=[44, 45], committed=34)
+    p.app.consumer._paused_partitions = {p.tp}
+    tick(p)
+    tick(p)
+    assert p.app.consumer._committed_offset[p.tp] == 34
+    q = processor(acked=[44, 45], committed=34)
+    q.app.consumer._read_offset[q.tp] = 40  # a seek went back: 40.. will be fetched again
+    tick(q)
+    tick(q)
+    assert q.app.consumer._committed_offset[q.tp] == 34
+    r = processor(acked=[44, 45], committed=34)
+    r.app.consumer.flow_active = False
+    tick(r)
+    tick(r)
+    assert r.app.consumer._committed_offset[r.tp] == 34

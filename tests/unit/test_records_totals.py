@@ -69,7 +69,9 @@ def test_an_older_version_arriving_late_cannot_revive_a_removed_entry() -> None:
 
 def test_an_event_the_api_could_not_have_written_is_refused() -> None:
     good = Contribution(str(uuid.uuid4()), "2026-11-24", "lunch", 600, 1)
-    assert check_event_contribution(good) is good
+    assert check_event_contribution(good) == good
+    shouting = Contribution(good.user_id.upper(), "2026-11-24", "lunch", 600, 1)
+    assert check_event_contribution(shouting) == good  # one user, one key
     for bad in (Contribution("not-a-uuid/x", "2026-11-24", "lunch", 600, 1),
                 Contribution(good.user_id, "2026-11-24", "lunch", MAX_ENTRY_CALORIES + 1, 1),
                 Contribution(good.user_id, "2026-11-24", "lunch", -1, 1),
