@@ -46,11 +46,12 @@ def preload() -> None:
             importlib.import_module(name)
 
 
-def child(request: dict, log: int, listener: socket.socket) -> None:
+def child(request: dict, log: int, *inherited: socket.socket) -> None:
     """In the forked child: become the app. Never returns."""
     code = 1
     try:
-        listener.close()
+        for sock in inherited:  # the server's sockets are not the app's to keep open
+            sock.close()
         for sig in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         os.setsid()
@@ -107,7 +108,11 @@ def serve(path: str) -> None:
         except InterruptedError:
             continue
         with conn:
-            line = conn.makefile("rb").readline()
+            conn.settimeout(10)  # a caller that never sends its line must not hold up every later spawn
+            try:
+                line = conn.makefile("rb").readline()
+            except OSError:  # timed out or reset: nothing was asked
+                continue
             if not line:  # a probe: the caller only checks that the server answers
                 continue
             try:
@@ -117,7 +122,7 @@ def serve(path: str) -> None:
                 try:
                     pid = os.fork()
                     if pid == 0:
-                        child(request, log, listener)
+                        child(request, log, listener, conn)
                 finally:
                     os.close(log)
                 answer: dict = {"pid": pid}

@@ -47,6 +47,8 @@ def test_a_failing_module_leaves_its_traceback_in_its_log_and_the_server_serves_
         server: Path, tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:  # what the stack does to see it is up
         probe.connect(str(server))
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # connects and never asks
+    silent.connect(str(server))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as garbage:
         garbage.connect(str(server))
         garbage.sendall(b"not json\n")
@@ -61,6 +63,7 @@ def test_a_failing_module_leaves_its_traceback_in_its_log_and_the_server_serves_
     pid = forkserver.spawn(str(server), ["tests.forkserver_probe", "3"], {}, str(ROOT), str(log2))
     poll_until(lambda: log2.exists() and log2.read_text().strip(), 30, "a second child's output")
     poll_until(lambda: not alive(pid), 30, "the second child to exit and be reaped")
+    silent.close()
 
 
 def test_the_apps_entry_points_run_as_with_python_dash_m(server: Path, tmp_path: Path) -> None:
