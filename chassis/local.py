@@ -24,6 +24,12 @@ PG_HOST = os.environ.get("CALORIES_PG_HOST", "127.0.0.1")
 PG_PORT = _port("PG", 55432)
 KAFKA_PORT = _port("KAFKA", 9092)
 KAFKA_CONTROLLER_PORT = _port("KAFKA_CONTROLLER", 9093)
+# A second broker listener for the chaos runner's network faults (loadtest/chaos.py): it advertises
+# KAFKA_PROXY_PORT, where Toxiproxy listens and forwards to KAFKA_PROXIED_PORT, so that a client
+# bootstrapped through the proxy is sent back through it for every partition leader (on the plain
+# listener the metadata would route it around the proxy). Unused, and free, when no proxy runs.
+KAFKA_PROXIED_PORT = _port("KAFKA_PROXIED", 9094)
+KAFKA_PROXY_PORT = _port("KAFKA_PROXY", 9095)
 CONNECT_PORT = _port("CONNECT", 8083)
 REGISTRY_PORT = _port("REGISTRY", 8081)
 REGISTRY_MANAGEMENT_PORT = _port("REGISTRY_MANAGEMENT", 8084)

@@ -23,8 +23,10 @@ Runs against whatever stack chassis/local.py resolves from the environment (`CAL
 Faults: `kill:<part>` (SIGKILL, then start), `postgres` (stopped, held down `--pg-down` s, started;
 the services must answer 503 meanwhile, never 500), `pause:<processor>` (SIGSTOP past the 10 s
 consumer session timeout, then SIGCONT: a rebalance), `net:latency|loss|cut` (Toxiproxy between
-three services and Postgres: see `Network`). A part left paused, a proxy left in the way or
-locust left running is undone on the way out, whatever happened.
+three services and Postgres) and `net:broker-latency|broker-loss|broker-cut` (Toxiproxy between
+every processor and Kafka, through the broker's PROXIED listener): see `LINKS` and `Network`. A
+part left paused, a proxy left in the way or locust left running is undone on the way out,
+whatever happened.
 """
 
 from __future__ import annotations
@@ -254,20 +256,60 @@ class ChaosSampler(Sampler):
 
 # ================================================================================ network
 
+@dataclass(frozen=True)
+class Link:
+    """A path the runner can put Toxiproxy on: the parts on one side, restarted with `env_port`
+    pointing at the proxy's `listen` port, and the engine's `upstream` port on the other side."""
+
+    name: str  # the proxy's name in Toxiproxy, and the word in the fault keys
+    parts: tuple[str, ...]
+    env_port: str  # the CALORIES_<...>_PORT the parts reach the engine by
+    listen: int
+    upstream: int
+    plain: int  # the engine's own port, which the parts go back to
+
+    @property
+    def title(self) -> str:
+        return f"{'/'.join(self.parts) if len(self.parts) <= 3 else 'processors'}<->{self.engine}"
+
+    @property
+    def engine(self) -> str:
+        return "Postgres" if self.name == "postgres" else "Kafka"
+
+
+LINKS = {
+    # Three services on the load's path ↔ their databases.
+    "postgres": Link("postgres", NET_SERVICES, "PG", local.PG_PORT + 1, local.PG_PORT, local.PG_PORT),
+    # Every processor ↔ the broker, through the broker's PROXIED listener, which advertises the proxy's
+    # port (stack/etc/kafka.properties.tmpl): fetches, commits, heartbeats, changelogs and outputs all
+    # go through the proxy, never around it.
+    "broker": Link("broker", tuple(local.PROCESSORS), "KAFKA", local.KAFKA_PROXY_PORT, local.KAFKA_PROXIED_PORT,
+                   local.KAFKA_PORT),
+}
+
+
+def net_fault_link(key: str) -> str | None:
+    """`net:cut` → 'postgres', `net:broker-cut` → 'broker', anything else → None."""
+    if not key.startswith("net:"):
+        return None
+    kind = key.removeprefix("net:")
+    return kind.split("-", 1)[0] if "-" in kind else "postgres"
+
+
 class Network:
-    """Toxiproxy between `NET_SERVICES` and Postgres: built from the Go module proxy into the stack's
-    tools folder when missing (and `go` is there), started, a proxy `postgres` on PG_PORT + 1, and the
-    services restarted with `CALORIES_PG_PORT` pointing at it. Loopback only. Toxiproxy works on
-    TCP streams, not packets: 'loss' is its `timeout` toxic on a share of the connections (their
-    data dropped, the connection closed after a while), the nearest thing it has."""
+    """Toxiproxy on the `LINKS`: built from the Go module proxy into the stack's tools folder when
+    missing (and `go` is there), started once, then a proxy per link the run needs, with that link's
+    parts restarted to go through it. Loopback only. Toxiproxy works on TCP streams, not packets:
+    'loss' is its `timeout` toxic on a share of the connections (their data dropped, the connection
+    closed after a while), the nearest thing it has."""
 
     VERSION = "v2.5.0"
 
     def __init__(self) -> None:
         self.binary = STACK_DIR / "tools" / "toxiproxy-server"
         self.api = f"http://127.0.0.1:{local.GATEWAY_PORT + 474}"  # 8474, toxiproxy's own default, on the main stack
-        self.listen = local.PG_PORT + 1
         self.proc: subprocess.Popen[bytes] | None = None
+        self.routed: set[str] = set()  # links whose parts go through the proxy
 
     def available(self) -> str | None:
         """None when it can run, else why not."""
@@ -298,7 +340,9 @@ class Network:
         except ValueError:  # /version answers plain text
             return raw.decode()
 
-    def start(self) -> None:
+    def _serve(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            return
         port = self.api.rsplit(":", 1)[1]
         log = (STACK_DIR / "logs" / "toxiproxy.log").open("ab")
         # LOG_LEVEL: its default logs every write of every proxied connection.
@@ -314,18 +358,23 @@ class Network:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise RuntimeError("toxiproxy did not start; read logs/toxiproxy.log") from None
                 time.sleep(0.2)
-        self._call("POST", "/proxies", {"name": "postgres", "listen": f"127.0.0.1:{self.listen}",
-                                        "upstream": f"127.0.0.1:{local.PG_PORT}", "enabled": True})
-        self.route(through_proxy=True)
 
-    def route(self, through_proxy: bool) -> None:
-        """Restart the services with their Postgres port on the proxy, or back on Postgres itself."""
-        env = {**os.environ, "CALORIES_PG_PORT": str(self.listen if through_proxy else local.PG_PORT)}
-        procs = [subprocess.Popen([*STACK, "restart", s], env=env, stdout=subprocess.DEVNULL) for s in NET_SERVICES]
+    def start(self, link: Link) -> None:
+        """The proxy for `link`, and its parts restarted to go through it."""
+        self._serve()
+        self.routed.add(link.name)  # first: a half-made route is undone on the way out too
+        self._call("POST", "/proxies", {"name": link.name, "listen": f"127.0.0.1:{link.listen}",
+                                        "upstream": f"127.0.0.1:{link.upstream}", "enabled": True})
+        self.route(link, through_proxy=True)
+
+    def route(self, link: Link, through_proxy: bool) -> None:
+        """Restart the link's parts with their engine port on the proxy, or back on the engine itself."""
+        env = {**os.environ, f"CALORIES_{link.env_port}_PORT": str(link.listen if through_proxy else link.plain)}
+        procs = [subprocess.Popen([*STACK, "restart", s], env=env, stdout=subprocess.DEVNULL) for s in link.parts]
         for p in procs:
             p.wait(timeout=300)
 
-    def toxic(self, kind: str) -> None:
+    def toxic(self, link: Link, kind: str) -> None:
         toxics: dict[str, list[dict[str, Any]]] = {
             "latency": [{"name": f"latency_{d}", "type": "latency", "stream": d,
                          "attributes": {"latency": 200, "jitter": 100}} for d in ("upstream", "downstream")],
@@ -333,23 +382,26 @@ class Network:
                       "attributes": {"timeout": 3000}}],
         }
         if kind == "cut":
-            self._call("POST", "/proxies/postgres", {"enabled": False})
+            self._call("POST", f"/proxies/{link.name}", {"enabled": False})
             return
         for t in toxics[kind]:
-            self._call("POST", "/proxies/postgres/toxics", t)
+            self._call("POST", f"/proxies/{link.name}/toxics", t)
 
-    def heal(self) -> None:
-        proxy = self._call("GET", "/proxies/postgres")
+    def heal(self, link: Link) -> None:
+        proxy = self._call("GET", f"/proxies/{link.name}")
         for t in proxy.get("toxics", []):
-            self._call("DELETE", f"/proxies/postgres/toxics/{t['name']}")
-        self._call("POST", "/proxies/postgres", {"enabled": True})
+            self._call("DELETE", f"/proxies/{link.name}/toxics/{t['name']}")
+        self._call("POST", f"/proxies/{link.name}", {"enabled": True})
 
-    def stop(self) -> None:
-        """The services back on Postgres itself, then the proxy gone."""
+    def stop(self, link: Link) -> None:
+        """The link's parts back on the engine itself, then its proxy gone; Toxiproxy with the last."""
         with contextlib.suppress(Exception):
-            self.heal()
-        self.route(through_proxy=False)
-        if self.proc and self.proc.poll() is None:
+            self.heal(link)
+        self.route(link, through_proxy=False)
+        self.routed.discard(link.name)
+        with contextlib.suppress(Exception):
+            self._call("DELETE", f"/proxies/{link.name}")
+        if not self.routed and self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
 
@@ -368,7 +420,6 @@ class Chaos:
         self.parts = stack_parts()
         self.network = Network()
         self.paused: set[str] = set()
-        self.net_started = False
         self.statuses_seen = 0
         self.statuses: list[tuple[float, int]] = []
         self.first_error: dict[int, list[str]] = collections.defaultdict(list)
@@ -385,19 +436,20 @@ class Chaos:
                                             functools.partial(self.pause, name))
         for kind, what in (("latency", "200±100 ms latency"), ("loss", "20% of connections blackholed"),
                            ("cut", f"cut {self.args.net_seconds:.0f} s")):
-            faults[f"net:{kind}"] = Fault(f"{'/'.join(NET_SERVICES)}<->Postgres {what}",
-                                          functools.partial(self.net, kind))
+            for link in LINKS.values():
+                key = f"net:{kind}" if link.name == "postgres" else f"net:{link.name}-{kind}"
+                faults[key] = Fault(f"{link.title} {what}", functools.partial(self.net, link, kind))
         return faults
 
     def default_faults(self) -> list[str]:
         return [*(f"kill:{s}" for s in DEFAULT_APIS), *(f"kill:{p}" for p in DEFAULT_PROCESSORS),
                 "kill:connect", "kill:kafka", "kill:registry", "postgres", "pause:orders_saga",
-                "net:latency", "net:loss", "net:cut"]
+                "net:latency", "net:loss", "net:cut", "net:broker-latency", "net:broker-loss", "net:broker-cut"]
 
     def all_faults(self) -> list[str]:
         return [*(f"kill:{s}" for s in local.SERVICES), *(f"kill:{p}" for p in local.PROCESSORS),
                 "kill:connect", "kill:kafka", "kill:registry", "postgres", "pause:orders_saga",
-                "net:latency", "net:loss", "net:cut"]
+                "net:latency", "net:loss", "net:cut", "net:broker-latency", "net:broker-loss", "net:broker-cut"]
 
     # ------------------------------------------------------------------ injections
 
@@ -420,24 +472,26 @@ class Chaos:
             os.killpg(pid, signal.SIGCONT)
             self.paused.discard(name)
 
-    def net(self, kind: str) -> None:
-        if not self.net_started:
+    def net(self, link: Link, kind: str) -> None:
+        if link.name not in self.network.routed:
             raise RuntimeError("network faults unavailable")
-        self.network.toxic(kind)
+        self.network.toxic(link, kind)
         try:
             time.sleep(self.args.net_seconds)  # the fault itself
         finally:
-            self.network.heal()
+            self.network.heal(link)
 
     def release(self) -> None:
         """Whatever a fault left behind, undone (also on Ctrl-C or a crash of the runner)."""
         for name in list(self.paused):
             with contextlib.suppress(Exception):
                 os.killpg(pid_of(name), signal.SIGCONT)
-        if self.net_started:
-            self.net_started = False
-            say("[chaos] network: services back on Postgres itself")
-            self.network.stop()
+        for name in list(self.network.routed):
+            self.release_link(LINKS[name])
+
+    def release_link(self, link: Link) -> None:
+        say(f"[chaos] network: {'/'.join(link.parts)} back on {link.engine} itself")
+        self.network.stop(link)
 
     # ------------------------------------------------------------------ observation
 
@@ -629,15 +683,15 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(Row(fault.name, note="skipped: budget"))
                 notes.append(f"{fault.name}: skipped, the --minutes budget was spent")
                 continue
-            if key.startswith("net:") and net_broken:
+            link = LINKS[name] if (name := net_fault_link(key)) else None
+            if link and net_broken:
                 rows.append(Row(fault.name, note="skipped: no toxiproxy"))
                 continue
-            if key.startswith("net:") and not chaos.net_started:
-                say("[chaos] network: services through toxiproxy …")
+            if link and link.name not in chaos.network.routed:
+                say(f"[chaos] network: {'/'.join(link.parts)} through toxiproxy …")
                 s0 = time.time()
                 try:
-                    chaos.net_started = True  # set first: a half-made route is undone on the way out too
-                    chaos.network.start()
+                    chaos.network.start(link)
                 except Exception as exc:
                     net_broken = f"toxiproxy did not start: {exc!r}"
                     notes.append(f"network faults skipped: {net_broken}")
@@ -645,8 +699,8 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(Row(fault.name, note="skipped: no toxiproxy"))
                     continue
                 rec = chaos.wait_recovered(sampler, s0, lag_limit)
-                rows.append(chaos.row(f"(setup) restart {'/'.join(NET_SERVICES)} through toxiproxy", s0, time.time(),
-                                      rec, []))
+                rows.append(chaos.row(f"(setup) restart {link.title.split('<->')[0]} through toxiproxy", s0,
+                                      time.time(), rec, []))
             say(f"[chaos] {n + 1}/{len(names)} {fault.name}")
             f0 = time.time()
             try:
@@ -661,8 +715,8 @@ def main(argv: list[str] | None = None) -> int:
             if recovery is None:
                 notes.append(f"{fault.name}: not recovered within {args.recovery_timeout:.0f} s: "
                              f"{', '.join(not_ready(chaos.parts)) or 'lag or probe'}")
-            if chaos.net_started and not any(k.startswith("net:") for k in names[n + 1:]):
-                chaos.release()
+            if link and not any(net_fault_link(k) == link.name for k in names[n + 1:]):
+                chaos.release_link(link)
     except KeyboardInterrupt:
         notes.append("interrupted")
     finally:

@@ -27,6 +27,7 @@ def app_env() -> dict[str, str]:
     and the places that move with the state folder."""
     ports = {
         "PG": local.PG_PORT, "KAFKA": local.KAFKA_PORT, "KAFKA_CONTROLLER": local.KAFKA_CONTROLLER_PORT,
+        "KAFKA_PROXIED": local.KAFKA_PROXIED_PORT, "KAFKA_PROXY": local.KAFKA_PROXY_PORT,
         "CONNECT": local.CONNECT_PORT, "REGISTRY": local.REGISTRY_PORT,
         "REGISTRY_MANAGEMENT": local.REGISTRY_MANAGEMENT_PORT, "GATEWAY": local.GATEWAY_PORT,
         "PROMETHEUS": local.PROMETHEUS_PORT, "EXPORTER": local.EXPORTER_PORT,

@@ -3,6 +3,8 @@ table in text and markdown, and the list of failures (loadtest/chaos.py)."""
 
 from __future__ import annotations
 
+from chassis import local
+from loadtest import chaos
 from loadtest.chaos import Row, error_codes, failures, format_markdown, format_text, lag_drained, verdict, window
 from loadtest.chaos_checks import Check, check_dead_letters
 
@@ -62,3 +64,41 @@ def test_dead_letters_count_only_records_added_during_the_run() -> None:
     assert check_dead_letters({"orders_saga": 4}, {"orders_saga": 4, "records_totals": 0}).ok
     grown = check_dead_letters({"orders_saga": 4}, {"orders_saga": 6, "records_totals": 1})
     assert not grown.ok and grown.detail == "new: orders_saga +2, records_totals +1"
+
+
+def test_network_fault_keys_name_their_link() -> None:
+    assert chaos.net_fault_link("net:cut") == "postgres"
+    assert chaos.net_fault_link("net:latency") == "postgres"
+    assert chaos.net_fault_link("net:broker-cut") == "broker"
+    assert chaos.net_fault_link("kill:orders") is None
+
+
+def test_every_link_has_latency_loss_and_a_cut_and_the_broker_link_takes_every_processor() -> None:
+    import argparse
+
+    args = argparse.Namespace(pg_down=10.0, pause=15.0, net_seconds=20.0)
+    runner = chaos.Chaos.__new__(chaos.Chaos)  # the catalogue needs only the arguments
+    runner.args = args
+    catalogue = runner.catalogue()
+    for link in chaos.LINKS.values():
+        keys = [k for k in catalogue if chaos.net_fault_link(k) == link.name]
+        assert sorted(k.rsplit("-", 1)[-1].removeprefix("net:") for k in keys) == ["cut", "latency", "loss"]
+    broker = chaos.LINKS["broker"]
+    assert set(broker.parts) == set(local.PROCESSORS)
+    # The proxy forwards to the listener that advertises the proxy, never to the plain one.
+    assert broker.upstream == local.KAFKA_PROXIED_PORT != broker.plain == local.KAFKA_PORT
+    assert broker.listen == local.KAFKA_PROXY_PORT
+    assert set(chaos.Chaos.all_faults(runner)) <= set(catalogue)
+
+
+def test_the_broker_advertises_the_proxy_on_its_proxied_listener() -> None:
+    from stack import engines
+
+    text = (local.ROOT / "stack" / "etc" / "kafka.properties.tmpl").read_text()
+    settings = engines.engine_settings()["kafka.properties"]
+    filled = text
+    for key, value in settings.items():
+        filled = filled.replace("${" + key + "}", str(value))
+    assert f"PROXIED://127.0.0.1:{local.KAFKA_PROXIED_PORT}" in filled.split("\nlisteners=")[1].splitlines()[0]
+    advertised = next(line for line in filled.splitlines() if line.startswith("advertised.listeners="))
+    assert f"PROXIED://127.0.0.1:{local.KAFKA_PROXY_PORT}" in advertised

@@ -24,7 +24,8 @@ def test_every_processor_module_is_listed() -> None:
 def test_ports_are_unique() -> None:
     ports = [*local.SERVICES.values(), *local.PROCESSORS.values(), local.GATEWAY_PORT, local.PG_PORT,
              local.KAFKA_PORT, local.KAFKA_CONTROLLER_PORT, local.CONNECT_PORT, local.REGISTRY_PORT,
-             local.REGISTRY_MANAGEMENT_PORT]
+             local.REGISTRY_MANAGEMENT_PORT, local.KAFKA_PROXIED_PORT, local.KAFKA_PROXY_PORT, local.KAFKA_JMX_PORT,
+             local.CONNECT_JMX_PORT, local.PROMETHEUS_PORT, local.EXPORTER_PORT, local.PG_PORT + 1]  # + 1: chaos proxy
     assert len(ports) == len(set(ports))
 
 
