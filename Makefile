@@ -27,11 +27,12 @@ up: venv
 	@$(STACK) start postgres
 	@$(STACK) up & engines=$$!; $(PY) -m chassis.migrate --all; migrated=$$?; wait $$engines && exit $$migrated
 	@$(PY) -m chassis.catalog sync
-	@# Connectors before the apps, never beside them: a connector captures from the moment its
-	@# replication slot exists (snapshot.mode=no_data), so a row an app writes earlier (auth creates
-	@# the admin at start-up) would never become an event.
-	@$(PY) -m connectors.register --all
-	@$(STACK) apps
+	@# Connectors before the services, never beside them: a connector captures from the moment its
+	@# replication slot exists (snapshot.mode=no_data), so a row a service writes earlier (auth creates
+	@# the admin at start-up) would never become an event. The processors write nothing until an event
+	@# comes, so they start (the slowest to be ready) while the connectors are registered.
+	@$(STACK) apps processors & procs=$$!; \
+	  $(PY) -m connectors.register --all && $(STACK) apps services; started=$$?; wait $$procs && exit $$started
 	@$(STACK) status
 	@$(PY) stack/seed.py
 	@echo "[make] the HTTP entry is http://localhost:$${CALORIES_GATEWAY_PORT:-8000}"

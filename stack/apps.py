@@ -3,6 +3,7 @@ the HTTP gateway. Which exist and their ports come from chassis/local.py."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -60,7 +61,9 @@ def _forkserver_answers() -> bool:
 def ensure_forkserver() -> None:
     """Start the fork server (stack/forkserver.py) unless it answers. It has no part of its own: its
     pid file makes it a stray to `down` and `apps`, which stop it with the apps."""
-    with _forkserver_lock:
+    # A file lock as well as the thread lock: `make up` runs two `stack.py apps …` at once.
+    with _forkserver_lock, (RUN / "forkserver.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if _forkserver_answers():
             return
         FORKSERVER.unlink(missing_ok=True)
@@ -105,16 +108,23 @@ def processor_part(name: str) -> Part:
 
 def route_settings(service: str) -> dict[str, object]:
     """What stack/etc/nginx-route.tmpl is filled with for one service."""
+    return {"service": service}
+
+
+def upstream_settings(service: str) -> dict[str, object]:
+    """What stack/etc/nginx-upstream.tmpl is filled with for one service."""
     return {"service": service, "port": local.service_port(service)}
 
 
 def gateway_settings() -> dict[str, object]:
     """What stack/etc/nginx.conf.tmpl is filled with: the port, a route per service, the 404 body."""
     routes = "".join(fill("nginx-route", **route_settings(s)) for s in local.SERVICES)
+    upstreams = "".join(fill("nginx-upstream", **upstream_settings(s)) for s in local.SERVICES)
     not_found = json.dumps({"type": "about:blank", "title": "Not Found", "status": 404,
                             "detail": "No service serves this path; the prefixes are "
                                       + ", ".join(f"/{s}" for s in local.SERVICES) + "."})
-    return {"gateway_port": local.GATEWAY_PORT, "routes": routes.rstrip("\n"), "not_found": not_found}
+    return {"gateway_port": local.GATEWAY_PORT, "routes": routes.rstrip("\n"), "upstreams": upstreams.rstrip("\n"),
+            "not_found": not_found}
 
 
 def gateway_start() -> None:
@@ -125,7 +135,12 @@ def gateway_start() -> None:
     spawn("gateway", [nginx, "-c", str(conf), "-p", str(STATE), "-e", str(LOGS / "gateway.log")])
 
 
-def app_parts() -> list[Part]:
-    return [*(service_part(s) for s in local.SERVICES), *(processor_part(p) for p in local.PROCESSORS),
-            Part("gateway", gateway_start, lambda: http_ok(f"http://127.0.0.1:{local.GATEWAY_PORT}/healthz"),
-                 (local.GATEWAY_PORT,), 30, grace=5)]
+def app_parts(group: str = "all") -> list[Part]:
+    """The apps: `processors`, `services` (the HTTP services and the gateway) or `all`."""
+    if group not in ("all", "processors", "services"):
+        fail(f"no group of apps named {group!r}", "one of: all, processors, services")
+    processors = [processor_part(p) for p in local.PROCESSORS]
+    services = [*(service_part(s) for s in local.SERVICES),
+                Part("gateway", gateway_start, lambda: http_ok(f"http://127.0.0.1:{local.GATEWAY_PORT}/healthz"),
+                     (local.GATEWAY_PORT,), 30, grace=5)]
+    return {"processors": processors, "services": services}.get(group, [*services[:-1], *processors, services[-1]])

@@ -7,10 +7,11 @@ templates in stack/etc/), pid files and logs. Ports and the lists of services an
 from chassis/local.py.
 
 Standard library only, so it runs before any virtualenv exists.
-Usage: python stack/stack.py {provision|up|apps|down|status|start NAME|stop NAME|restart NAME|kill NAME}
+Usage: python stack/stack.py {provision|up|apps [processors|services]|down|status|start NAME|stop NAME|
+                              restart NAME|kill NAME}
   up: the engines (Postgres and Kafka, then the registry and Connect) and the monitoring (the exporter
   after Postgres and Kafka, Prometheus last); apps: (re)start the services, the stream processors
-  and the HTTP gateway, all at once; down: everything, apps first;
+  and the HTTP gateway, all at once (or one group of them); down: everything, apps first;
   kill: SIGKILL, for crash tests.
 """
 
@@ -77,10 +78,12 @@ def main(argv: list[str]) -> int:
     elif cmd == "up":
         provision()
         start_all([*engine_parts(), *monitoring_parts()])
-    elif cmd == "apps":
-        # Restarted every time, so what runs is the code in the work tree.
-        stop_all([*app_parts(), *strays()])
-        start_all(app_parts())
+    elif cmd == "apps" and len(argv) <= 2:
+        # Restarted every time, so what runs is the code in the work tree. A group alone leaves the
+        # strays (the fork server among them) to `apps` and `down`: the other group may be using it.
+        group = argv[1] if len(argv) == 2 else "all"
+        stop_all([*app_parts(group), *(strays() if group == "all" else [])])
+        start_all(app_parts(group))
     elif cmd == "down":
         down()
     elif cmd == "status":

@@ -3,7 +3,7 @@
 `stack/parts.fill` is `string.Template.substitute`, which raises KeyError on a `$name` nobody gives,
 and ValueError on a malformed placeholder; without this test that surfaces only in `make up`, when
 a part fails to start. The values come from where the stack takes them (`engines.engine_settings`,
-`apps.route_settings`, `apps.gateway_settings`) and fill()'s own defaults; nothing is written.
+`apps.route_settings`, `apps.upstream_settings`, `apps.gateway_settings`) and fill()'s own defaults; nothing is written.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ DEFAULTS = {"run", "logs", "data", "plugins"}  # what fill() adds to every templ
 
 
 def given(template: str) -> list[dict[str, object]]:
-    """Each set of values the stack fills `template` with (nginx-route: one per service)."""
+    """Each set of values the stack fills `template` with (nginx-route and nginx-upstream: one per service)."""
     if template in engines.engine_settings():
         return [engines.engine_settings()[template]]
     if template == "nginx-route":
         return [apps.route_settings(s) for s in local.SERVICES]
+    if template == "nginx-upstream":
+        return [apps.upstream_settings(s) for s in local.SERVICES]
     if template == "nginx.conf":
         return [apps.gateway_settings()]
     raise AssertionError(f"stack/etc/{template}.tmpl: the stack fills it with values this test does not know; "
