@@ -15,6 +15,7 @@ from typing import Annotated, Any, Protocol
 import jwt
 from fastapi import Depends, Request
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.concurrency import run_in_threadpool
 
 from chassis.problems import Problem
 
@@ -33,6 +34,10 @@ class Principal:
 
 class KeySource(Protocol):
     def key_for(self, token: str) -> Any: ...
+
+    def at_hand(self, token: str) -> bool:
+        """True when `key_for(token)` will not wait on the network (the key, or its absence, is known)."""
+        ...
 
 
 class JwksSettings(BaseSettings):
@@ -70,6 +75,14 @@ class JwksKeySource:
             keys = []
         self._keys = {k.key_id: k.key for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
+
+    def at_hand(self, token: str) -> bool:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError:
+            return True  # refused without a fetch
+        age = time.monotonic() - self._fetched_at
+        return age < self.lifespan and (kid in self._keys or age < self.min_refresh)
 
     def key_for(self, token: str) -> Any:
         kid = jwt.get_unverified_header(token).get("kid")
@@ -113,10 +126,15 @@ def _bearer(request: Request) -> str:
     return token
 
 
-def current_principal(request: Request) -> Principal:
-    # A sync dependency: FastAPI runs it in its thread pool, so a JWKS fetch never blocks the loop.
+async def current_principal(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(_bearer(request))
+    token = _bearer(request)
+    if verifier.keys.at_hand(token):
+        # A signature check (tens of microseconds) on the event loop: a sync dependency would cost a
+        # hop to the thread pool and back, which took more of the diary's write path than the check.
+        return verifier.verify(token)
+    # The key set must be fetched from auth: in the thread pool, so the fetch never blocks the loop.
+    return await run_in_threadpool(verifier.verify, token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -125,7 +143,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_roles(*roles: str):
     """A dependency that lets in principals holding any of `roles`; 403 for everyone else."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:  # async: no hop to the thread pool
         if not principal.has(*roles):
             raise Problem(403, f"This needs the role {' or '.join(roles)}.")
         return principal

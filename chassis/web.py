@@ -38,7 +38,8 @@ REQUEST_DURATION = Histogram(
 log = logging.getLogger("calories.http")
 
 
-def current_service(request: Request) -> Service[Any]:
+async def current_service(request: Request) -> Service[Any]:
+    # async: FastAPI runs a sync dependency in its thread pool, a hop and back for an attribute read.
     return request.app.state.service
 
 

@@ -18,7 +18,7 @@ from chassis.service import Service
 router = APIRouter(tags=["auth"], responses=problem_responses(422))
 
 
-def _ctx(request: Request) -> tuple[Service[AuthSettings], SigningKey, AuthSettings]:
+async def _ctx(request: Request) -> tuple[Service[AuthSettings], SigningKey, AuthSettings]:  # no thread hop
     return request.app.state.service, request.app.state.signing_key, request.app.state.service.settings
 
 

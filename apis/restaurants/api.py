@@ -28,7 +28,7 @@ Admin = Annotated[Principal, require_roles("admin")]
 
 
 
-def _menu_editor(restaurant_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:
+async def _menu_editor(restaurant_id: uuid.UUID, principal: CurrentPrincipal) -> Principal:  # no thread hop
     if not domain.may_edit_menu(principal, str(restaurant_id)):
         raise Problem(403, "Only this restaurant's staff or an admin may do this.")
     return principal
