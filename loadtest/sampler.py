@@ -31,9 +31,9 @@ import uuid
 from pathlib import Path
 
 from chassis import local
+from monitoring.exporter import all_processes, descendants, tree_cpu_seconds
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 RUN_PIDS = Path(os.environ.get("CALORIES_STACK_DIR", local.ROOT / ".stack")) / "run"
 BOOTSTRAP = f"127.0.0.1:{local.KAFKA_PORT}"
 GROUPS = [f"{local.TOPIC_PREFIX}-{p}" for p in local.PROCESSORS]
@@ -52,16 +52,6 @@ class Series:
 
 
 # ------------------------------------------------------------------------------ processes
-
-def _stat(pid: int) -> tuple[int, float, int] | None:
-    """(ppid, cpu seconds incl. reaped children, rss bytes) of a process."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    f = raw[raw.rindex(")") + 2:].split()
-    return int(f[1]), sum(int(f[i]) for i in (11, 12, 13, 14)) / CLK_TCK, int(f[21]) * PAGE
-
 
 def parts() -> dict[str, int]:
     out = {}
@@ -88,26 +78,16 @@ def process_snapshot(extra: dict[str, int] | None = None) -> dict[str, tuple[flo
     """{part: (cpu seconds, rss bytes)} over each part's process tree (without the trees of other
     parts it started); `extra` names more roots
     (the load generator). `(machine)` is the whole machine: other engineers' work included."""
-    procs = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and (s := _stat(int(entry.name))):
-            procs[int(entry.name)] = s
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in procs.items():
-        children.setdefault(ppid, []).append(pid)
+    procs = all_processes()
     out = {"(machine)": (machine_cpu_seconds(), 0)}
     roots = {**parts(), **(extra or {})}
     others = set(roots.values())
     for name, root in roots.items():
         if root not in procs:
             continue
-        tree, todo = [], [root]
-        while todo:
-            p = todo.pop()
-            tree.append(p)
-            # A part started by another (an app forked by the fork server) counts as itself only.
-            todo.extend(c for c in children.get(p, ()) if c not in others)
-        out[name] = (sum(procs[p][1] for p in tree), sum(procs[p][2] for p in tree))
+        # A part started by another (an app forked by the fork server) counts as itself only.
+        tree = [p for p in descendants(root, procs, others) if p in procs]
+        out[name] = (tree_cpu_seconds(tree, procs, others), sum(procs[p].rss_bytes for p in tree))
     return out
 
 

@@ -111,6 +111,7 @@ class ProcStat:
     threads: int
     start_ticks: int
     rss_bytes: int
+    own_cpu_seconds: float = 0.0  # own user+system only
 
 
 def read_stat(pid: int) -> ProcStat | None:
@@ -122,9 +123,11 @@ def read_stat(pid: int) -> ProcStat | None:
     fields = raw[raw.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime=14, stime=15, cutime=16, cstime=17, threads=20,
     # starttime=22, rss=24 (in pages) -> index = field - 3.
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+    own = int(fields[11]) + int(fields[12])
+    ticks = own + int(fields[13]) + int(fields[14])
     return ProcStat(pid=pid, ppid=int(fields[1]), cpu_seconds=ticks / CLK_TCK, threads=int(fields[17]),
-                    start_ticks=int(fields[19]), rss_bytes=int(fields[21]) * PAGE_SIZE)
+                    start_ticks=int(fields[19]), rss_bytes=int(fields[21]) * PAGE_SIZE,
+                    own_cpu_seconds=own / CLK_TCK)
 
 
 def all_processes() -> dict[int, ProcStat]:
@@ -133,6 +136,15 @@ def all_processes() -> dict[int, ProcStat]:
         if entry.name.isdigit() and (stat := read_stat(int(entry.name))):
             procs[stat.pid] = stat
     return procs
+
+
+def tree_cpu_seconds(tree: list[int], procs: dict[int, ProcStat], roots: Iterable[int]) -> float:
+    """CPU of a part's processes, with the time of children they reaped (Postgres' backends, reaped
+    by the postmaster). A process that is the parent of another part (the fork server, whose
+    children are the apps) counts its own time only: a reaped app's lifetime would otherwise be
+    counted again, under the fork server, after the app had reported it itself."""
+    parents_of_parts = {procs[r].ppid for r in roots if r in procs}
+    return sum(procs[p].own_cpu_seconds if p in parents_of_parts else procs[p].cpu_seconds for p in tree)
 
 
 def descendants(root: int, procs: dict[int, ProcStat], other_roots: Iterable[int] = ()) -> list[int]:
@@ -231,7 +243,7 @@ class ProcessCollector(LazyCollector):
                 continue
             tree = [p for p in descendants(pid, procs, roots) if p in procs]
             up.add_metric(key, 1)
-            cpu.add_metric(key, sum(procs[p].cpu_seconds for p in tree))
+            cpu.add_metric(key, tree_cpu_seconds(tree, procs, roots))
             rss.add_metric(key, sum(procs[p].rss_bytes for p in tree))
             pss.add_metric(key, sum(pss_bytes(p, procs[p].start_ticks) for p in tree))
             threads.add_metric(key, sum(procs[p].threads for p in tree))
