@@ -200,6 +200,12 @@ class LazyCollector(Collector):
         return []  # no collection at registration (prometheus-client would call collect())
 
 
+# Helpers started on demand, not parts: the fork server (stack/apps.py) is started again by the next
+# app start when it is gone, and the apps it forked run on without it. Its CPU and memory are
+# reported while it runs; its absence is not a part down.
+ON_DEMAND = frozenset({"forkserver"})
+
+
 class ProcessCollector(LazyCollector):
     """CPU and memory of every part of the local stack, from its pid file and /proc."""
 
@@ -239,7 +245,8 @@ class ProcessCollector(LazyCollector):
             seen.add(pid or -1)
             key = [part, part_service(part)]
             if pid is None or pid not in procs:
-                up.add_metric(key, 0)
+                if part not in ON_DEMAND:
+                    up.add_metric(key, 0)
                 continue
             tree = [p for p in descendants(pid, procs, roots) if p in procs]
             up.add_metric(key, 1)

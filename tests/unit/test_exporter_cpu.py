@@ -24,3 +24,16 @@ def test_the_fork_server_counts_its_own_time_not_the_apps_it_reaped() -> None:
     assert tree_cpu_seconds(descendants(20, procs, roots), procs, roots) == 3.0
     assert tree_cpu_seconds(descendants(21, procs, roots), procs, roots) == 7.0
     assert sum(tree_cpu_seconds(descendants(r, procs, roots), procs, roots) for r in roots) == 15.0
+
+
+def test_a_dead_fork_server_is_not_a_part_down_but_a_dead_engine_is(tmp_path) -> None:
+    import subprocess
+
+    from monitoring.exporter import ProcessCollector
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / "forkserver.pid").write_text(str(dead.pid))
+    (tmp_path / "kafka.pid").write_text(str(2**22 + 1))  # past the largest pid_max: never alive
+    up = next(m for m in ProcessCollector(tmp_path).collect() if m.name == "calories_process_up")
+    assert {s.labels["process"]: s.value for s in up.samples} == {"kafka": 0}
