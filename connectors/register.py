@@ -53,6 +53,8 @@ def register(database: str, settings: StackSettings, timeout: float = 60.0) -> N
         time.sleep(0.25)
     if resp.status_code >= 400:
         raise RuntimeError(f"Connect refused {name}: {resp.status_code} {resp.text}")
+    # A deadline of its own: a long rebalance before the config was taken leaves the start its time.
+    deadline = time.monotonic() + timeout
     while True:
         status = requests.get(f"{url}/status", timeout=10)
         if status.ok:
@@ -65,7 +67,7 @@ def register(database: str, settings: StackSettings, timeout: float = 60.0) -> N
                 traces = [t.get("trace", "") for t in body.get("tasks", [])] + [body["connector"].get("trace", "")]
                 raise RuntimeError(f"{name} FAILED:\n" + "\n".join(filter(None, traces)))
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{name} not RUNNING after {timeout:.0f}s: {status.text}")
+            raise RuntimeError(f"{name} not RUNNING {timeout:.0f}s after it was accepted: {status.text}")
         time.sleep(0.5)
 
 
