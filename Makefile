@@ -25,8 +25,10 @@ venv: $(VENV)/.installed
 up: venv
 	@$(STACK) provision
 	@$(STACK) start postgres
-	@$(STACK) up & engines=$$!; $(PY) -m chassis.migrate --all; migrated=$$?; wait $$engines && exit $$migrated
-	@$(PY) -m chassis.catalog sync
+	@# The schemas need only the registry and Kafka: their sync runs while Connect and the monitoring start.
+	@$(STACK) up & engines=$$!; \
+	  $(PY) -m chassis.migrate --all && $(STACK) wait kafka registry && $(PY) -m chassis.catalog sync; \
+	  ready=$$?; wait $$engines && exit $$ready
 	@# Connectors before the services, never beside them: a connector captures from the moment its
 	@# replication slot exists (snapshot.mode=no_data), so a row a service writes earlier (auth creates
 	@# the admin at start-up) would never become an event. The processors write nothing until an event

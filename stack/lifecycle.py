@@ -62,6 +62,16 @@ def start_all(parts: list[Part]) -> None:
         fail("; ".join(errors.values()), f"each message says what to look at (logs in {LOGS})")
 
 
+def wait_healthy(parts: list[Part]) -> None:
+    """Wait until every part is healthy, whoever starts it (`make up` runs the schemas' sync while
+    `stack.py up` is still starting Connect and Prometheus); fail after a part's own timeout."""
+    t0 = time.monotonic()
+    while waiting := [p for p in parts if not p.healthy()]:
+        if late := [p.name for p in waiting if time.monotonic() - t0 > p.timeout]:
+            fail(f"not healthy in time: {', '.join(late)}", f"read their logs in {LOGS}")
+        time.sleep(0.25)
+
+
 def stop_all(parts: list[Part], sig: int | None = None) -> None:
     """Signal every running part at once (its `stop_signal`, or `sig`), wait for all, and SIGKILL
     each one still alive after its `grace` seconds."""

@@ -8,11 +8,11 @@ from chassis/local.py.
 
 Standard library only, so it runs before any virtualenv exists.
 Usage: python stack/stack.py {provision|up|apps [processors|services]|down|status|start NAME|stop NAME|
-                              restart NAME|kill NAME}
+                              restart NAME|kill NAME|wait NAME...}
   up: the engines (Postgres and Kafka, then the registry and Connect) and the monitoring (the exporter
   after Postgres and Kafka, Prometheus last); apps: (re)start the services, the stream processors
   and the HTTP gateway, all at once (or one group of them); down: everything, apps first;
-  kill: SIGKILL, for crash tests.
+  kill: SIGKILL, for crash tests; wait: until the named parts are healthy, whoever starts them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 
 from stack.apps import app_parts
 from stack.engines import engine_parts, monitoring_parts
-from stack.lifecycle import start_all, stop_all
+from stack.lifecycle import start_all, stop_all, wait_healthy
 from stack.parts import RUN, STATE, Part, fail
 from stack.provision import provision
 
@@ -84,6 +84,11 @@ def main(argv: list[str]) -> int:
         group = argv[1] if len(argv) == 2 else "all"
         stop_all([*app_parts(group), *(strays() if group == "all" else [])])
         start_all(app_parts(group))
+    elif cmd == "wait" and len(argv) >= 2:
+        parts = {p.name: p for p in all_parts()}
+        if unknown := [n for n in argv[1:] if n not in parts]:
+            fail(f"no part named {', '.join(unknown)} in {STATE}", "one of: " + ", ".join(parts))
+        wait_healthy([parts[n] for n in argv[1:]])
     elif cmd == "down":
         down()
     elif cmd == "status":
