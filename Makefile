@@ -31,8 +31,12 @@ up: venv
 	  ready=$$?; wait $$engines && exit $$ready
 	@# Connectors before the services, never beside them: a connector captures from the moment its
 	@# replication slot exists (snapshot.mode=no_data), so a row a service writes earlier (auth creates
-	@# the admin at start-up) would never become an event. The processors write nothing until an event
-	@# comes, so they start (the slowest to be ready) while the connectors are registered.
+	@# the admin at start-up) would never become an event. The processors write only what an event
+	@# or an order past its deadline (orders_saga's expiry timer) causes: neither exists before the
+	@# connectors on a new stack, and on an old one the slots already do. So the processors (the
+	@# slowest to be ready) start while the connectors are registered. The fork server goes first, so
+	@# that the apps are forked from one that has today's libraries (strays: stack/stack.py).
+	@$(STACK) strays
 	@$(STACK) apps processors & procs=$$!; \
 	  $(PY) -m connectors.register --all && $(STACK) apps services; started=$$?; wait $$procs && exit $$started
 	@$(STACK) status

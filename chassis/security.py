@@ -35,8 +35,9 @@ class Principal:
 class KeySource(Protocol):
     def key_for(self, token: str) -> Any: ...
 
-    def at_hand(self, token: str) -> bool:
-        """True when `key_for(token)` will not wait on the network (the key, or its absence, is known)."""
+    def cached_key(self, token: str) -> Any | None:
+        """The token's key if it is known now, without waiting for a lock or the network; None
+        when only `key_for` can tell (it may fetch, so it runs in the thread pool)."""
         ...
 
 
@@ -76,13 +77,16 @@ class JwksKeySource:
         self._keys = {k.key_id: k.key for k in keys if k.key_id}
         self._fetched_at = time.monotonic()
 
-    def at_hand(self, token: str) -> bool:
+    def cached_key(self, token: str) -> Any | None:
+        # No lock: a fetch in progress holds it for up to its timeout, and this runs on the event
+        # loop. `_keys` is replaced whole by a fetch, never changed in place, so reading it is safe.
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.InvalidTokenError:
-            return True  # refused without a fetch
-        age = time.monotonic() - self._fetched_at
-        return age < self.lifespan and (kid in self._keys or age < self.min_refresh)
+            return None  # key_for refuses it, in the pool
+        if time.monotonic() - self._fetched_at >= self.lifespan or not isinstance(kid, str):
+            return None
+        return self._keys.get(kid)
 
     def key_for(self, token: str) -> Any:
         kid = jwt.get_unverified_header(token).get("kid")
@@ -100,13 +104,17 @@ class TokenVerifier:
     def __init__(self, keys: KeySource, issuer: str, audience: str) -> None:
         self.keys, self.issuer, self.audience = keys, issuer, audience
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str, key: Any | None = None) -> Principal:
+        """The token's principal, checked with `key` when given (see `KeySource.cached_key`), else
+        with the key its source finds (which may fetch the key set)."""
         unauthorized = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
                 raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not accepted")
-            claims = jwt.decode(token, self.keys.key_for(token), algorithms=[ALGORITHM], issuer=self.issuer,
+            if key is None:
+                key = self.keys.key_for(token)
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=self.issuer,
                                 audience=self.audience, options={"require": ["exp", "iat", "sub", "iss", "aud"]})
         except jwt.ExpiredSignatureError as exc:
             raise Problem(401, "The access token has expired.", headers=unauthorized) from exc
@@ -129,11 +137,11 @@ def _bearer(request: Request) -> str:
 async def current_principal(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.token_verifier
     token = _bearer(request)
-    if verifier.keys.at_hand(token):
+    if (key := verifier.keys.cached_key(token)) is not None:
         # A signature check (tens of microseconds) on the event loop: a sync dependency would cost a
         # hop to the thread pool and back, which took more of the diary's write path than the check.
-        return verifier.verify(token)
-    # The key set must be fetched from auth: in the thread pool, so the fetch never blocks the loop.
+        return verifier.verify(token, key)
+    # The key set may have to be fetched from auth: in the thread pool, so the loop never waits.
     return await run_in_threadpool(verifier.verify, token)
 
 

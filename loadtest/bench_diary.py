@@ -58,7 +58,8 @@ def main() -> None:
 
     with httpx.Client(base_url=ENTRY, timeout=30) as c:
         users = [signed_in_user(c, i) for i in range(args.users)]
-    # Days no earlier run wrote on: every total starts from zero.
+    # Days drawn from about a century, so that almost surely no earlier run wrote on them: every
+    # total starts from zero (a collision would show as negative latencies).
     first_day = date(2000, 1, 1) + timedelta(days=random.randrange(36_000))
     # Writer i: account i % users, day first_day + i // users; its entries are keyed by (user, day).
     writers = [(users[i % len(users)], first_day + timedelta(days=i // len(users))) for i in range(args.writers)]

@@ -420,6 +420,7 @@ class Chaos:
         self.parts = stack_parts()
         self.network = Network()
         self.paused: set[str] = set()
+        self.unreleased: list[str] = []  # links whose parts could not be moved back (for the report)
         self.statuses_seen = 0
         self.statuses: list[tuple[float, int]] = []
         self.first_error: dict[int, list[str]] = collections.defaultdict(list)
@@ -490,8 +491,15 @@ class Chaos:
             self.release_link(LINKS[name])
 
     def release_link(self, link: Link) -> None:
+        """The link's parts back on the engine. A failure is reported, not raised: the rest of the
+        clean-up (the other link, locust, the sampler) must still happen."""
         say(f"[chaos] network: {'/'.join(link.parts)} back on {link.engine} itself")
-        self.network.stop(link)
+        try:
+            self.network.stop(link)
+        except Exception as exc:
+            self.unreleased.append(f"{link.title}: the parts could not be moved back off the proxy ({exc!r}); "
+                                   f"restart them: python stack/stack.py restart <part>")
+            say(f"[chaos] {self.unreleased[-1]}")
 
     # ------------------------------------------------------------------ observation
 
@@ -729,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
                 locust.kill()
         sampler.close()
         os.dup2(saved_stderr, 2)
+    notes.extend(chaos.unreleased)
     if not stopping.is_set():
         f0 = time.time()
         final = check_until_true(since, dlq_before, BOOTSTRAP, local.TOPIC_PREFIX, args.check_timeout * 2)

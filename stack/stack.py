@@ -8,11 +8,12 @@ from chassis/local.py.
 
 Standard library only, so it runs before any virtualenv exists.
 Usage: python stack/stack.py {provision|up|apps [processors|services]|down|status|start NAME|stop NAME|
-                              restart NAME|kill NAME|wait NAME...}
+                              restart NAME|kill NAME|wait NAME...|strays}
   up: the engines (Postgres and Kafka, then the registry and Connect) and the monitoring (the exporter
   after Postgres and Kafka, Prometheus last); apps: (re)start the services, the stream processors
   and the HTTP gateway, all at once (or one group of them); down: everything, apps first;
-  kill: SIGKILL, for crash tests; wait: until the named parts are healthy, whoever starts them.
+  kill: SIGKILL, for crash tests; wait: until the named parts are healthy, whoever starts them;
+  strays: stop what a pid file names that is no part (the fork server, a renamed app).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def main(argv: list[str]) -> int:
         group = argv[1] if len(argv) == 2 else "all"
         stop_all([*app_parts(group), *(strays() if group == "all" else [])])
         start_all(app_parts(group))
+    elif cmd == "strays":
+        stop_all(strays())
     elif cmd == "wait" and len(argv) >= 2:
         parts = {p.name: p for p in all_parts()}
         if unknown := [n for n in argv[1:] if n not in parts]:

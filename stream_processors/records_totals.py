@@ -73,9 +73,16 @@ def fold(e: DiaryEvent) -> dict[str, dict]:
     stored = contributions.get(e.entry_id)
     current = domain.Contribution.from_dict(stored) if stored else None
     if not domain.supersedes(current, incoming):
+        # Not news, but write what we have again, to the tables and to the sink: both harmless. A
+        # worker killed after RocksDB took a write and before Faust sent its changelog record
+        # (sent later, from a buffer) gets the event again, finds the write already here, and
+        # would otherwise never send it: a rebuild from the changelog (a new pod) would lack it.
         key = f"{incoming.user_id}/{incoming.day}"
-        # Rewrite what we have: harmless, and heals the sink.
-        return {key: domain.DayTotal.from_dict(totals.get(key)).to_dict()}
+        total = domain.DayTotal.from_dict(totals.get(key)).to_dict()
+        if stored is not None:
+            contributions[e.entry_id] = stored
+        totals[key] = total
+        return {key: total}
     touched: dict[str, dict] = {}
     for contribution, sign in domain.moves(current, incoming):
         key = f"{contribution.user_id}/{contribution.day}"

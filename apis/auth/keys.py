@@ -55,8 +55,11 @@ class LocalKeys:
     def __init__(self, key: SigningKey) -> None:
         self.key = key
 
-    def at_hand(self, token: str) -> bool:
-        return True  # its own key: never fetched
+    def cached_key(self, token: str):
+        try:
+            return self.key_for(token)  # its own key: never fetched, never waited for
+        except jwt.InvalidTokenError:
+            return None  # key_for refuses it again, in the pool
 
     def key_for(self, token: str):
         if jwt.get_unverified_header(token).get("kid") != self.key.kid:
