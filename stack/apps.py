@@ -143,4 +143,4 @@ def app_parts(group: str = "all") -> list[Part]:
     services = [*(service_part(s) for s in local.SERVICES),
                 Part("gateway", gateway_start, lambda: http_ok(f"http://127.0.0.1:{local.GATEWAY_PORT}/healthz"),
                      (local.GATEWAY_PORT,), 30, grace=5)]
-    return {"processors": processors, "services": services}.get(group, [*services[:-1], *processors, services[-1]])
+    return {"processors": processors, "services": services}.get(group, [*services, *processors])

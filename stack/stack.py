@@ -59,11 +59,15 @@ def status() -> int:
     return 0 if all(ok for _, ok in health) else 1
 
 
-def single(cmd: str, name: str) -> None:
+def named(names: list[str]) -> list[Part]:
     parts = {p.name: p for p in all_parts()}
-    if name not in parts:
-        fail(f"no part named {name!r} in {STATE}", "one of: " + ", ".join(parts))
-    part = parts[name]
+    if unknown := [n for n in names if n not in parts]:
+        fail(f"no part named {', '.join(unknown)} in {STATE}", "one of: " + ", ".join(parts))
+    return [parts[n] for n in names]
+
+
+def single(cmd: str, name: str) -> None:
+    [part] = named([name])
     if cmd in ("stop", "restart"):
         stop_all([part])
     if cmd == "kill":
@@ -88,10 +92,7 @@ def main(argv: list[str]) -> int:
     elif cmd == "strays":
         stop_all(strays())
     elif cmd == "wait" and len(argv) >= 2:
-        parts = {p.name: p for p in all_parts()}
-        if unknown := [n for n in argv[1:] if n not in parts]:
-            fail(f"no part named {', '.join(unknown)} in {STATE}", "one of: " + ", ".join(parts))
-        wait_healthy([parts[n] for n in argv[1:]])
+        wait_healthy(named(argv[1:]))
     elif cmd == "down":
         down()
     elif cmd == "status":

@@ -92,13 +92,10 @@ def test_every_link_has_latency_loss_and_a_cut_and_the_broker_link_takes_every_p
 
 
 def test_the_broker_advertises_the_proxy_on_its_proxied_listener() -> None:
-    from stack import engines
+    from stack import engines, parts
 
-    text = (local.ROOT / "stack" / "etc" / "kafka.properties.tmpl").read_text()
-    settings = engines.engine_settings()["kafka.properties"]
-    filled = text
-    for key, value in settings.items():
-        filled = filled.replace("${" + key + "}", str(value))
-    assert f"PROXIED://127.0.0.1:{local.KAFKA_PROXIED_PORT}" in filled.split("\nlisteners=")[1].splitlines()[0]
-    advertised = next(line for line in filled.splitlines() if line.startswith("advertised.listeners="))
+    lines = parts.fill("kafka.properties", **engines.engine_settings()["kafka.properties"]).splitlines()
+    listeners = next(line for line in lines if line.startswith("listeners="))
+    advertised = next(line for line in lines if line.startswith("advertised.listeners="))
+    assert f"PROXIED://127.0.0.1:{local.KAFKA_PROXIED_PORT}" in listeners
     assert f"PROXIED://127.0.0.1:{local.KAFKA_PROXY_PORT}" in advertised
