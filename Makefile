@@ -69,11 +69,13 @@ service: venv
 	@$(PY) -m pytest tests/service -q -p no:cacheprovider
 
 ## Everything CI checks: lint, the stack up, schema compatibility (check before register), all tests.
-## Two passes: the tests that leave the stack alone, two at a time (pytest-xdist); then, alone, the
-## ones marked `disruptive` (they kill, stop or restart parts of the stack).
+## First the tests that leave the stack alone, two at a time (pytest-xdist). Then the ones marked
+## `disruptive` (they kill, stop or restart parts of the stack): those marked `alone` by themselves,
+## then the rest in two lanes side by side, one test at a time per lane (tests/support.py, LANES).
 test: lint up
 	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 -m "not disruptive"
-	@$(PY) -m pytest tests -q -p no:cacheprovider -m disruptive
+	@$(PY) -m pytest tests -q -p no:cacheprovider -m "disruptive and alone"
+	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup -m "disruptive and not alone"
 
 bench-outbox: up
 	@$(PY) -m loadtest.bench_outbox

@@ -154,6 +154,7 @@ def create_app(name: str, service: Service, **options: Any) -> faust.App:
         # A crashed worker's partitions move to a live one after this long (Faust's default is 60 s).
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        consumer_group_instance_id=settings.faust_group_instance_id,
         datadir=datadir,
         logging_config=logging_config(name),
         **options,

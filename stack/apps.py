@@ -100,7 +100,7 @@ def processor_part(name: str) -> Part:
 
     def start() -> None:
         spawn_python(name, ["faust", "-A", f"stream_processors.{name}", "worker", "-l", "info"],
-                     {**app_env(), "CALORIES_FAUST_WEB_PORT": str(port)})
+                     {**app_env(), "CALORIES_FAUST_WEB_PORT": str(port), "CALORIES_FAUST_GROUP_INSTANCE_ID": name})
 
     return Part(name, start, lambda: http_ok(f"http://127.0.0.1:{port}/readyz"), (port,), 120,
                 grace=5)

@@ -14,6 +14,19 @@ from chassis.settings import stack_settings
 
 T = TypeVar("T")
 
+# `make test` runs the disruptive tests after the parallel pass: first those marked `alone` (they
+# stop what every flow needs, the schema registry), then two lanes side by side, each one test at a
+# time (pytest-xdist groups). A lane owns the parts its tests stop or kill, so no test has a part
+# killed under it by the other lane; the other lane's kills only slow its flows for a few seconds.
+SAGA_LANE = pytest.mark.xdist_group("saga")  # Kafka Connect, the orders API, the saga's processors
+SIDE_LANE = pytest.mark.xdist_group("side")  # every other processor
+LANES = {"saga", "side"}
+SAGA_PROCESSORS = frozenset({"restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders"})
+
+
+def lane_of(processor: str) -> pytest.MarkDecorator:
+    return SAGA_LANE if processor in SAGA_PROCESSORS else SIDE_LANE
+
 
 def poll_until(check: Callable[[], T], timeout: float, what: str, interval: float = 0.2) -> T:
     """Poll `check` until it returns something truthy; fail with `what` at the deadline."""
@@ -28,18 +41,26 @@ def poll_until(check: Callable[[], T], timeout: float, what: str, interval: floa
 
 
 class TopicReader:
-    """Reads one topic from the offsets it had when the reader was made."""
+    """Reads one topic from the offsets it had when the reader was made (`start`)."""
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.consumer = Consumer({"bootstrap.servers": stack_settings().kafka_bootstrap,
                                   "group.id": f"test-{uuid.uuid4()}", "enable.auto.commit": False})
-        partitions = self.consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        assignment = []
-        for p in partitions:
-            _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            assignment.append(TopicPartition(topic, p, high))
-        self.consumer.assign(assignment)
+        self.start = self._ends()
+        self.consumer.assign(self.start)
+
+    def _ends(self) -> list[TopicPartition]:
+        partitions = self.consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+        return [TopicPartition(self.topic, p, self.consumer.get_watermark_offsets(
+            TopicPartition(self.topic, p), timeout=10)[1]) for p in sorted(partitions)]
+
+    def read_to_end(self, timeout: float) -> list[Message]:
+        """Every record written since the reader was made, up to the topic's end as of this call:
+        what a test wrote, without reading what every earlier test wrote (a long-lived stack's
+        topics hold hundreds of thousands of records)."""
+        count = sum(end.offset - start.offset for start, end in zip(self.start, self._ends(), strict=True))
+        return self.read_until(lambda seen: len(seen) >= count, timeout)
 
     def read_until(self, done: Callable[[list[Message]], bool], timeout: float) -> list[Message]:
         seen: list[Message] = []

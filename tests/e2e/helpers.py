@@ -70,8 +70,9 @@ def staff(api: httpx.Client, role: str, **extra: str) -> Account:
 
 def profile_of(api: httpx.Client, account: Account) -> httpx.Response:
     """The account's profile, once the UserRegistered event has created it."""
+    # 60 s: generous, as every wait on an event: the disruptive lanes may have Connect down meanwhile.
     return poll_until(lambda: (r := api.get("/users/me", headers=account.auth)).status_code == 200 and r,
-                      30, f"the profile of {account.email} to appear")
+                      60, f"the profile of {account.email} to appear")
 
 
 WEEK = date(2026, 11, 30)

@@ -13,6 +13,8 @@ from chassis.service import Service
 from tests.e2e.helpers import Account, new_restaurant, profile_of, register
 from tests.support import poll_until
 
+# One engine per database for the whole test process (a Service per query would connect anew each time).
+RESTAURANTS, DELIVERY = Service("restaurants"), Service("delivery")
 DISHES = [("Borscht", 350, "soup"), ("Stroganoff", 700, "main"), ("Kompot", 90, "drink")]
 
 
@@ -67,18 +69,32 @@ def wait_status(api: httpx.Client, me: Account, order_id: str, *statuses: str, t
                       f"order {order_id} to reach {statuses}")
 
 
+def held_portions_of(order_ids: list[str]) -> dict[str, int]:
+    """Portions each order holds at the kitchen (pending or confirmed), one query for them all."""
+    with RESTAURANTS.sessions() as s:
+        rows = s.execute(text(
+            "SELECT p.order_id::text, SUM(p.portions) FROM reserved_portions p JOIN reservations r "
+            "ON r.order_id = p.order_id WHERE p.order_id = ANY(CAST(:ids AS uuid[])) AND r.status IN "
+            "('pending', 'confirmed') GROUP BY p.order_id"), {"ids": order_ids}).all()
+    return dict.fromkeys(order_ids, 0) | {row[0]: int(row[1]) for row in rows}
+
+
+def held_slots_of(order_ids: list[str]) -> dict[str, int]:
+    """Courier days each order holds (pending or confirmed), one query for them all."""
+    with DELIVERY.sessions() as s:
+        rows = s.execute(text(
+            "SELECT d.order_id::text, count(*) FROM booking_days d JOIN bookings b ON b.order_id = d.order_id "
+            "WHERE d.order_id = ANY(CAST(:ids AS uuid[])) AND b.status IN ('pending', 'confirmed') "
+            "GROUP BY d.order_id"), {"ids": order_ids}).all()
+    return dict.fromkeys(order_ids, 0) | {row[0]: int(row[1]) for row in rows}
+
+
 def held_portions(order_id: str) -> int:
-    with Service("restaurants").sessions() as s:
-        return s.execute(text("SELECT COALESCE(SUM(p.portions), 0) FROM reserved_portions p JOIN reservations r "
-                              "ON r.order_id = p.order_id WHERE p.order_id = :o AND r.status IN "
-                              "('pending', 'confirmed')"), {"o": order_id}).scalar()
+    return held_portions_of([order_id])[order_id]
 
 
 def held_slots(order_id: str) -> int:
-    with Service("delivery").sessions() as s:
-        return s.execute(text("SELECT count(*) FROM booking_days d JOIN bookings b ON b.order_id = d.order_id "
-                              "WHERE d.order_id = :o AND b.status IN ('pending', 'confirmed')"),
-                         {"o": order_id}).scalar()
+    return held_slots_of([order_id])[order_id]
 
 
 def nothing_held(order_id: str) -> bool:

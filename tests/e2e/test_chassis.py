@@ -13,7 +13,7 @@ import pytest
 
 from chassis import local
 from tests.e2e.helpers import profile_of, register
-from tests.support import TopicReader
+from tests.support import SIDE_LANE, TopicReader
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_PORTS = {name: local.service_port(name) for name in local.SERVICES}
@@ -68,6 +68,7 @@ def test_unknown_paths_are_problems_too(api: httpx.Client) -> None:
 
 
 @pytest.mark.disruptive
+@SIDE_LANE
 def test_profile_processor_survives_a_restart_without_doubling(api: httpx.Client) -> None:
     # Exactly-once under crashes is covered in depth by the stack's consumer tests; here: the real
     # processor, killed, catches up on what was registered meanwhile.

@@ -8,9 +8,10 @@ processor reads, straight to Kafka (as if a producer had a bug).
   the processor: afterwards its /readyz answers 200 and it consumes (commits past) a marker event
   sent after the batch.
 
-Marked `disruptive`: it floods every processor's topics and dead-letter topics at once, so it runs
-alone, after the parallel tests. Valid values stay in moderate ranges (small numbers, dates within
-a few years): this runs on a shared stack, and the range limits are checked by the invalid cases
+Marked `disruptive`: it floods every processor's topics and dead-letter topics, so it runs after the
+parallel tests; each processor's cases run in the lane of the tests that kill that processor.
+Valid values stay in moderate ranges (small numbers, dates within a few years): this runs on a
+shared stack, and the range limits are checked by the invalid cases
 and tests/fuzz/test_regressions.py; CALORIES_EVENT_FUZZ_EXTREMES=1 makes them full-range (for a
 private stack). CALORIES_EVENT_FUZZ_EVENTS sets how many valid events per handled type (default 2);
 CALORIES_EVENT_FUZZ_KINDS=garbage,unknown_schema_id,truncated restricts the invalid kinds.
@@ -41,7 +42,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from chassis import local
 from chassis.avro import SchemaCatalog, SchemaFile
 from chassis.settings import stack_settings
-from tests.support import poll_until, without_logical_types
+from tests.support import lane_of, poll_until, without_logical_types
 
 pytestmark = pytest.mark.disruptive
 
@@ -72,7 +73,7 @@ def subscriptions_of(name: str) -> list[Subscription]:
             for aggregate_type, handlers in sorted(processor.subscriptions.items())]
 
 
-PROCESSORS = sorted(local.PROCESSORS)
+PROCESSORS = [pytest.param(p, marks=lane_of(p)) for p in sorted(local.PROCESSORS)]
 
 # ------------------------------------------------------------------ random records from a schema
 

@@ -45,7 +45,7 @@ from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
 from tests.e2e.helpers import Account, client, new_restaurant, register, staff
-from tests.support import poll_until
+from tests.support import SIDE_LANE, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "calories-notifications_feed"
@@ -122,7 +122,7 @@ def feed(api: httpx.Client, who: Account, **params) -> list[dict]:
             return items
 
 
-def wait_for(api: httpx.Client, who: Account, count: int, timeout: float = 30) -> list[dict]:
+def wait_for(api: httpx.Client, who: Account, count: int, timeout: float = 60) -> list[dict]:
     return poll_until(lambda: len(items := feed(api, who)) >= count and items, timeout,
                       f"{count} notifications for {who.email}")
 
@@ -262,6 +262,7 @@ def stack(cmd: str, part: str) -> None:
 
 
 @pytest.mark.disruptive
+@SIDE_LANE
 def test_notifier_killed_mid_stream_misses_nothing_and_doubles_nothing(api: httpx.Client) -> None:
     user = register(api)
     wait_for(api, user, 1)

@@ -29,7 +29,7 @@ from tests.e2e.saga_support import (
     unique_dates,
     wait_status,
 )
-from tests.support import poll_until
+from tests.support import SAGA_LANE, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
@@ -103,6 +103,7 @@ def test_kitchen_capacity_exceeded_rejects_with_the_reason(api: httpx.Client) ->
 
 
 @pytest.mark.disruptive
+@SAGA_LANE
 def test_a_dish_unavailable_at_the_kitchen_is_rejected_even_if_orders_copy_is_stale(api: httpx.Client) -> None:
     rid, dishes = restaurant(api)
     me = customer(api)
@@ -184,6 +185,7 @@ def test_cancel_before_payment_releases_everything(api: httpx.Client) -> None:
 
 
 @pytest.mark.disruptive
+@SAGA_LANE
 def test_pay_rules_pending_refused_wrong_amount_refused_twice_charged_once(api: httpx.Client) -> None:
     rid, dishes = restaurant(api)
     me = customer(api, funds=10_000)
@@ -248,6 +250,7 @@ def test_idempotency_key_and_natural_key(api: httpx.Client) -> None:
 
 
 @pytest.mark.disruptive
+@SAGA_LANE
 def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
     import os
 
@@ -285,6 +288,7 @@ def test_unpaid_order_expires_with_full_compensation(api: httpx.Client) -> None:
 
 
 @pytest.mark.disruptive
+@SAGA_LANE
 def test_payment_racing_a_cancellation_is_refunded_and_nothing_stays_reserved(api: httpx.Client) -> None:
     """The cancellation reaches orders first; the payment lands before payments has heard of it
     (its processor is held back). Orders keeps CANCELLED, the kitchen and courier do not confirm a

@@ -7,12 +7,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka import Producer, TopicPartition
+from confluent_kafka import Producer
 from sqlalchemy import text
 
 from chassis.lag import consumer_lag
@@ -21,19 +22,19 @@ from chassis.settings import stack_settings
 from tests.e2e.helpers import client
 from tests.e2e.saga_support import (
     customer,
-    held_portions,
-    held_slots,
+    held_portions_of,
+    held_slots_of,
     order_body,
     pay,
     place,
     restaurant,
     unique_dates,
 )
-from tests.support import TopicReader, poll_until
+from tests.support import SAGA_LANE, TopicReader, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
-# Kills processors and Connect: runs alone, after the parallel part of the suite.
-pytestmark = pytest.mark.disruptive
+# Kills processors and Connect: runs after the parallel part of the suite, in the saga's lane.
+pytestmark = [pytest.mark.disruptive, SAGA_LANE]
 STACK = [sys.executable, str(ROOT / "stack" / "stack.py")]
 PROCESSORS = ["restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders", "connect"]
 SAGA_TOPICS = ["calories.orders.order", "calories.restaurants.reservation", "calories.delivery.booking",
@@ -46,11 +47,12 @@ GROUPS = {"calories-restaurants_reservations": ["calories.orders.order", "calori
                                   "calories.payments.payment"],
           "calories-payments_orders": ["calories.orders.order"]}
 ORDERS, USERS = 200, 20
+ORDERS_DB, PAYMENTS_DB = Service("orders"), Service("payments")
 FINAL = {"AWAITING_PAYMENT", "REJECTED", "ACTIVE", "CANCELLED", "EXPIRED", "COMPLETED"}
 
 
 def statuses(order_ids: list[str]) -> dict[str, str]:
-    with Service("orders").sessions() as s:
+    with ORDERS_DB.sessions() as s:
         rows = s.execute(text("SELECT id::text, status FROM orders WHERE id::text = ANY(:ids)"),
                          {"ids": order_ids}).all()
     return dict(rows)
@@ -65,11 +67,12 @@ def all_caught_up() -> bool:
 def check_invariants(order_ids: list[str], portions: dict[str, int], days: dict[str, int],
                      user_ids: list[str]) -> dict[str, str]:
     now = statuses(order_ids)
+    held_portions, held_slots = held_portions_of(order_ids), held_slots_of(order_ids)
     for order_id, status in now.items():
         holding = status in ("AWAITING_PAYMENT", "ACTIVE", "COMPLETED")
-        assert held_portions(order_id) == (portions[order_id] if holding else 0), (order_id, status)
-        assert held_slots(order_id) == (days[order_id] if holding else 0), (order_id, status)
-    with Service("payments").sessions() as s:
+        assert held_portions[order_id] == (portions[order_id] if holding else 0), (order_id, status)
+        assert held_slots[order_id] == (days[order_id] if holding else 0), (order_id, status)
+    with PAYMENTS_DB.sessions() as s:
         charged_twice = s.execute(text(
             "SELECT order_id FROM ledger WHERE kind = 'charge' AND order_id::text = ANY(:ids) "
             "GROUP BY order_id HAVING count(*) > 1"), {"ids": order_ids}).all()
@@ -84,7 +87,16 @@ def check_invariants(order_ids: list[str], portions: dict[str, int], days: dict[
     return now
 
 
-def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client) -> None:
+@pytest.fixture
+def readers() -> Iterator[list[TopicReader]]:
+    """One reader per saga topic from where it ends before the test: every saga event of the test."""
+    made = [TopicReader(topic) for topic in SAGA_TOPICS]
+    yield made
+    for reader in made:
+        reader.close()
+
+
+def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client, readers: list[TopicReader]) -> None:
     rid, dishes = restaurant(api, capacity=150)
     # ~10 orders each, about 5 of which they will try to pay: some wallets run short on purpose.
     users = [customer(api, funds=1500) for _ in range(USERS)]
@@ -146,16 +158,10 @@ def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client) -> 
     # Every saga event of these orders delivered a second time, byte for byte.
     producer = Producer({"bootstrap.servers": stack_settings().kafka_bootstrap})
     keys = {o.encode() for o in order_ids}
-    for topic in SAGA_TOPICS:
-        reader = TopicReader(topic)
-        try:
-            reader.consumer.assign([TopicPartition(topic, p, 0) for p in range(6)])
-            end = sum(reader.consumer.get_watermark_offsets(TopicPartition(topic, p))[1] for p in range(6))
-            for msg in reader.read_until(lambda seen, end=end: len(seen) >= end, 120):
-                if msg.key() in keys:
-                    producer.produce(topic, key=msg.key(), value=msg.value(), headers=msg.headers())
-        finally:
-            reader.close()
+    for reader in readers:
+        for msg in reader.read_to_end(120):
+            if msg.key() in keys:
+                producer.produce(reader.topic, key=msg.key(), value=msg.value(), headers=msg.headers())
     assert producer.flush(30) == 0
     poll_until(all_caught_up, 240, "every processor to consume the duplicates")
     after = check_invariants(order_ids, portions, days, [u.user_id for u in users])

@@ -16,7 +16,7 @@ from chassis.lag import consumer_lag
 from chassis.settings import stack_settings
 from tests.integration import probe
 from tests.integration.conftest import STACK
-from tests.support import TopicReader, poll_until
+from tests.support import SAGA_LANE, TopicReader, poll_until
 
 GROUP = f"calories-{probe.CONSUMER}"  # Faust's consumer group is the app id
 
@@ -60,6 +60,7 @@ def test_redelivered_events_have_no_second_effect(probe_worker, probe_reader: To
 
 
 @pytest.mark.disruptive
+@SAGA_LANE  # kills Connect, as the saga's chaos test does
 def test_connect_crash_mid_burst_loses_nothing_and_doubles_nothing(probe_worker,
                                                                    probe_reader: TopicReader) -> None:
     keys = [f"burst-{uuid.uuid4()}" for _ in range(8)]

@@ -79,6 +79,7 @@ def dlq_reader(probe_stack: None):
 
 
 @pytest.mark.disruptive
+@pytest.mark.alone
 def test_registry_outage_is_retried_not_dead_lettered(probe_stack: None, dlq_reader: TopicReader) -> None:
     key = f"outage-{uuid.uuid4()}"
     events = [probe.ProbeHappened(aggregate_id=key, seq=i) for i in range(5)]
