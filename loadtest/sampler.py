@@ -95,22 +95,33 @@ def process_snapshot(extra: dict[str, int] | None = None) -> dict[str, tuple[flo
 
 class Lag:
     def __init__(self):
+        self.admin = self._client()
+
+    @staticmethod
+    def _client():
         from confluent_kafka.admin import AdminClient
 
-        self.admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+        return AdminClient({"bootstrap.servers": BOOTSTRAP})
 
     def sample(self) -> dict[str, int]:
         from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
         from confluent_kafka.admin import OffsetSpec
 
+        # Every group's request at once, so a broker that does not answer costs one timeout per
+        # round, not one per group (ten groups, 5 s each: a 50-s hole in the samples).
+        futures = {g: self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)], request_timeout=5)[g]
+                   for g in GROUPS}
         committed = {}
-        for g in GROUPS:
+        for g, future in futures.items():
             try:
-                res = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)],
-                                                             request_timeout=5)[g].result()
+                res = future.result()
                 committed[g] = [(tp.topic, tp.partition, tp.offset) for tp in res.topic_partitions or []]
             except Exception:
                 continue
+        if len(committed) < len(GROUPS):
+            # Seen after a kill -9 of the broker: the old client kept timing out long after the broker
+            # was back, while a new one answered at once. Start the next round with a new client.
+            self.admin = self._client()
         tps = {(t, p) for rows in committed.values() for t, p, _ in rows}
         ends = {}
         if tps:
@@ -129,8 +140,9 @@ class Lag:
 
 def prometheus_ready() -> bool:
     try:
-        with urllib.request.urlopen(f"{PROMETHEUS}/api/v1/query?query=up%7Bjob%3D~%22exporter.*%22%7D",
-                                    timeout=2) as r:
+        # The exporter's scrape job (monitoring/prometheus/prometheus.yml.tmpl).
+        query = urllib.parse.urlencode({"query": 'up{job="calories-exporter"}'})
+        with urllib.request.urlopen(f"{PROMETHEUS}/api/v1/query?{query}", timeout=2) as r:
             return any(float(x["value"][1]) == 1 for x in json.load(r)["data"]["result"])
     except Exception:
         return False
