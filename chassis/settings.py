@@ -31,7 +31,7 @@ class StackSettings(BaseSettings):
     faust_web_port: int | None = None  # default: the processor's port in chassis/local.py
     # Static group membership (KIP-345): a worker that comes back under the same id within the
     # session timeout gets its partitions at once, instead of waiting out its dead predecessor's
-    # session (a kill -9 and restart: 2.5 s instead of 8.5 s). One id per running worker: `make up`
+    # session (a kill -9 and restart: ready in 2.0-2.3 s instead of 8.4-8.9 s). One id per running worker: `make up`
     # runs one worker per processor and names it after it. Unset (dynamic membership) in the chart:
     # a Deployment's pods are renamed at every restart, so a static id would buy nothing there.
     faust_group_instance_id: str | None = None

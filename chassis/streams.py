@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import hashlib
 import logging
 import os
 import time
@@ -103,6 +104,16 @@ async def retrying(what: str, fn: Callable[[], Awaitable[Any]], on_retry: Callab
             delay = min(delay * 2, 10.0)
 
 
+def static_instance_id(base: str, topics: set[str]) -> str:
+    """The group instance id of a static member (chassis/settings.py): `base` and a digest of what it
+    subscribes to. A static member that rejoins within its session gets its previous assignment
+    back without a rebalance, even when it now subscribes to more topics (seen with aiokafka 0.14:
+    a second topic stayed unassigned), so a worker whose subscription changed comes back as a new
+    member instead, once: the group rebalances after the old member's session."""
+    digest = hashlib.sha256("\n".join(sorted(topics)).encode()).hexdigest()[:10]
+    return f"{base}-{digest}"
+
+
 class _App(faust.App):
     """A Faust app whose tables' changelog topics exist before its consumer joins its group.
 
@@ -117,6 +128,14 @@ class _App(faust.App):
         await super().on_first_start()
         if self.tables:
             await asyncio.to_thread(self._create_changelogs)
+        if base := self.conf.consumer_group_instance_id:
+            # Here every agent and table exists and the consumer is not made yet.
+            self.conf.consumer_group_instance_id = static_instance_id(base, self.subscribed_topics())
+
+    def subscribed_topics(self) -> set[str]:
+        """What the worker's consumer asks its group for: its agents' topics and its tables' changelogs."""
+        topics = {name for agent in self.agents.values() for name in agent.channel.topics}
+        return topics | {t.changelog_topic.get_topic_name() for t in self.tables.values()}
 
     def _create_changelogs(self) -> None:
         from confluent_kafka import KafkaError

@@ -5,7 +5,7 @@ consumer reads the topic; latency is the time from the writer's commit returning
 reaching the consumer (Postgres WAL → Debezium → Kafka → consumer). Prints p50/p95/p99/max and
 the achieved events/s. A benchmark, not a test: it asserts nothing about speed.
 
-    python -m loadtest.bench_outbox [--rate 200] [--seconds 20] [--writers 4] [--timeline]
+    python -m loadtest.bench_outbox [--rate 200] [--seconds 20] [--writers 4] [--writer uow|sql] [--timeline]
 
 It also samples CPU once a second (the machine, and each part of the stack from its pid file):
 it prints what each part used over the run and, with `--timeline`, one row per second of commit
@@ -24,12 +24,17 @@ import time
 import uuid
 from typing import Any
 
+import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
 from chassis.db import UnitOfWork
 from chassis.settings import stack_settings
 from loadtest.sampler import process_snapshot
 from tests.integration import probe
+
+# The row chassis.outbox.write_events writes, as one statement (`--writer sql`).
+SQL_OUTBOX_ROW = ("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, correlation_id) "
+                  "VALUES (%s, %s, %s, %s, %s, %s)")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,6 +48,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--writers", type=int, default=4, help="writer threads sharing the rate")
     parser.add_argument("--timeline", action="store_true", help="one row per second of the run")
+    parser.add_argument("--writer", choices=["uow", "sql"], default="uow",
+                        help="uow: the services' unit of work (SQLAlchemy session, chassis.outbox); sql: the "
+                             "same outbox row through one prepared INSERT on a plain psycopg connection, so "
+                             "the load generator takes less of the machine it shares with the stack")
     args = parser.parse_args()
 
     probe.prepare()
@@ -57,11 +66,14 @@ def main() -> None:
     stop, ready, seen = mp.Event(), mp.Event(), mp.Value("i", 0)
     to_reader, from_reader = mp.Pipe()
     to_sampler, from_sampler = mp.Pipe()
-    children = [mp.Process(target=read_topic, args=(settings.kafka_bootstrap, topic, f"bench-{run}-", ready,
-                                                     stop, seen, to_reader), daemon=True),
-                mp.Process(target=sample_cpu, args=(stop, to_sampler), daemon=True)]
-    for child in children:
-        child.start()
+    reader = mp.Process(target=read_topic, args=(settings.kafka_bootstrap, topic, f"bench-{run}-", ready, stop,
+                                                 seen, to_reader), daemon=True)
+    reader.start()
+    sampler = mp.Process(target=sample_cpu, args=(stop, reader.pid, to_sampler), daemon=True)
+    sampler.start()
+    children = [reader, sampler]
+    to_reader.close()  # the children hold these ends now: a dead child is an EOF here, not a hang
+    to_sampler.close()
     if not ready.wait(60):
         raise SystemExit("the reader process did not get its partitions within 60 s")
 
@@ -71,15 +83,25 @@ def main() -> None:
     start = time.monotonic()
 
     def write(w: int) -> None:
+        conn = psycopg.connect(settings.database_url("stacktest").replace("+psycopg", "")) \
+            if args.writer == "sql" else None
         for i in range(per_writer):
             due = start + i * interval + w * interval / args.writers
             if (delay := due - time.monotonic()) > 0:
                 time.sleep(delay)
             event = probe.ProbeHappened(aggregate_id=f"bench-{run}-{w}", seq=i)
-            with UnitOfWork(probe.sessions(), probe.codec()) as uow:
-                uow.publish(event)
-                uow.commit()
+            if conn is None:
+                with UnitOfWork(probe.sessions(), probe.codec()) as uow:
+                    uow.publish(event)
+                    uow.commit()
+            else:  # one transaction per event, as with the unit of work
+                with conn.transaction():
+                    conn.execute(SQL_OUTBOX_ROW, (event.event_id, event.aggregate_type, event.aggregate_id,
+                                                  event.event_type(), probe.codec().encode(event),
+                                                  event.correlation_id), prepare=True)
             committed[str(event.event_id)] = time.monotonic()
+        if conn is not None:
+            conn.close()
 
     writers = [threading.Thread(target=write, args=(w,)) for w in range(args.writers)]
     for t in writers:
@@ -91,14 +113,15 @@ def main() -> None:
     while seen.value < len(committed) and time.monotonic() < deadline:
         time.sleep(0.1)
     stop.set()
-    consumed: dict[str, float] = from_reader.recv()
-    samples: list[tuple[float, dict[str, tuple[float, int]]]] = from_sampler.recv()
+    consumed: dict[str, float] = receive(from_reader, "reader")
+    samples: list[tuple[float, dict[str, tuple[float, int]]]] = receive(from_sampler, "sampler")
     for child in children:
         child.join(10)
 
     latencies = [(consumed[k] - committed[k]) * 1000 for k in committed if k in consumed]
     last = max(consumed[k] for k in committed if k in consumed)
-    print(f"outbox → Kafka benchmark: target {args.rate:.0f} ev/s for {args.seconds:.0f}s, {args.writers} writers")
+    print(f"outbox → Kafka benchmark: target {args.rate:.0f} ev/s for {args.seconds:.0f}s, {args.writers} writers "
+          f"({args.writer})")
     print(f"  events written      {len(committed)} ({len(committed) / (write_end - start):.0f} ev/s achieved)")
     print(f"  events consumed     {len(latencies)} (missing {len(committed) - len(latencies)})")
     print(f"  end-to-end rate     {len(latencies) / (last - start):.0f} ev/s (first write → last consumed)")
@@ -135,9 +158,19 @@ def read_topic(bootstrap: str, topic: str, prefix: str, ready: Any, stop: Any, s
     out.send(arrived)
 
 
-def sample_cpu(stop: Any, out: Any) -> None:
-    """A child process: CPU of the machine and of each part (and of the benchmark) once a second."""
-    bench = {"(bench)": os.getppid()}
+def receive(end: Any, child: str) -> Any:
+    if not end.poll(60):
+        raise SystemExit(f"the {child} process sent nothing within 60 s of the end")
+    try:
+        return end.recv()
+    except EOFError:
+        raise SystemExit(f"the {child} process died before sending its results") from None
+
+
+def sample_cpu(stop: Any, reader: int, out: Any) -> None:
+    """A child process: CPU of the machine and of each part once a second; `(bench)` is the writers'
+    process alone, the reader and this sampler counted apart."""
+    bench = {"(bench)": os.getppid(), "(bench reader)": reader, "(bench sampler)": os.getpid()}
     samples = []
     while not stop.is_set():
         samples.append((time.monotonic(), process_snapshot(bench)))

@@ -213,7 +213,7 @@ class Sampler:
             now = time.time()
             if self.use_prometheus and not self.extra_pids:
                 cpu = {r["metric"]["process"]: float(r["value"][1]) for r in
-                       prom_query("rate(calories_process_cpu_seconds_total[10s])")}
+                       prom_query("rate(calories_process_cpu_seconds_total[30s])")}  # scraped every 10 s
                 rss = {r["metric"]["process"]: float(r["value"][1]) for r in
                        prom_query("calories_process_resident_memory_bytes")}
                 rows = [[f"{now:.3f}", "prometheus", p, f"{cpu[p]:.3f}", f"{rss.get(p, 0) / 2**20:.1f}"]

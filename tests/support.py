@@ -18,10 +18,12 @@ T = TypeVar("T")
 # stop what every flow needs, the schema registry), then two lanes side by side, each one test at a
 # time (pytest-xdist groups). A lane owns the parts its tests stop or kill, so no test has a part
 # killed under it by the other lane; the other lane's kills only slow its flows for a few seconds.
-SAGA_LANE = pytest.mark.xdist_group("saga")  # Kafka Connect, the orders API, the saga's processors
+SAGA_LANE = pytest.mark.xdist_group("saga")  # Kafka Connect, the orders API, the processors below
 SIDE_LANE = pytest.mark.xdist_group("side")  # every other processor
 LANES = {"saga", "side"}
-SAGA_PROCESSORS = frozenset({"restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders"})
+# The saga's processors, and orders' copy of the menus (a saga test stops it to make it stale).
+SAGA_PROCESSORS = frozenset({"restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders",
+                             "orders_copies"})
 
 
 def lane_of(processor: str) -> pytest.MarkDecorator:
@@ -40,6 +42,36 @@ def poll_until(check: Callable[[], T], timeout: float, what: str, interval: floa
         time.sleep(interval)
 
 
+def end_offsets(topics: list[str]) -> dict[tuple[str, int], int]:
+    """The current end of every partition of `topics`: a mark to wait for with `caught_up_to`."""
+    consumer = Consumer({"bootstrap.servers": stack_settings().kafka_bootstrap, "group.id": f"test-{uuid.uuid4()}"})
+    try:
+        ends = {}
+        for topic in topics:
+            for p in consumer.list_topics(topic, timeout=10).topics[topic].partitions:
+                ends[(topic, p)] = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        return ends
+    finally:
+        consumer.close()
+
+
+def caught_up_to(group: str, ends: dict[tuple[str, int], int]) -> bool:
+    """`group` has committed at least `ends` on every partition: it has consumed everything published
+    before the mark was taken. Not "lag 0": the other lane may keep writing to the same topics, and
+    a processor commits every few seconds, so a moment with nothing outstanding may be long coming."""
+    consumer = Consumer({"bootstrap.servers": stack_settings().kafka_bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
+        for tp in committed:
+            position = tp.offset if tp.offset >= 0 else consumer.get_watermark_offsets(tp, timeout=10)[0]
+            if position < ends[(tp.topic, tp.partition)]:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
 class TopicReader:
     """Reads one topic from the offsets it had when the reader was made (`start`)."""
 
@@ -56,11 +88,27 @@ class TopicReader:
             TopicPartition(self.topic, p), timeout=10)[1]) for p in sorted(partitions)]
 
     def read_to_end(self, timeout: float) -> list[Message]:
-        """Every record written since the reader was made, up to the topic's end as of this call:
-        what a test wrote, without reading what every earlier test wrote (a long-lived stack's
-        topics hold hundreds of thousands of records)."""
-        count = sum(end.offset - start.offset for start, end in zip(self.start, self._ends(), strict=True))
-        return self.read_until(lambda seen: len(seen) >= count, timeout)
+        """Every record written since the reader was made, up to each partition's end as of this
+        call: what a test wrote, without reading what every earlier test wrote (a long-lived
+        stack's topics hold hundreds of thousands of records). Records written after the call,
+        by a test running beside this one, are left out."""
+        ends = {tp.partition: tp.offset for tp in self._ends()}
+        left = {tp.partition for tp in self.start if tp.offset < ends[tp.partition]}
+        kept: list[Message] = []
+        deadline = time.monotonic() + timeout
+        while left:
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f}s reading {self.topic} to its end; partitions "
+                            f"{sorted(left)} not reached, {len(kept)} records read")
+            msg = self.consumer.poll(0.2)
+            if msg is None or msg.error() is not None:
+                continue
+            part, offset = msg.partition(), msg.offset()
+            if offset < ends[part]:
+                kept.append(msg)
+            if offset + 1 >= ends[part]:
+                left.discard(part)
+        return kept
 
     def read_until(self, done: Callable[[list[Message]], bool], timeout: float) -> list[Message]:
         seen: list[Message] = []

@@ -15,7 +15,7 @@ from confluent_kafka.admin import AdminClient
 from chassis.lag import consumer_lag
 from chassis.settings import stack_settings
 from tests.e2e.helpers import Account, profile_of, register, staff
-from tests.support import SIDE_LANE, TopicReader, poll_until
+from tests.support import SIDE_LANE, TopicReader, caught_up_to, end_offsets, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "calories.records.diary"
@@ -137,8 +137,10 @@ def test_manager_reads_habits_and_nobody_else_sees_a_diary(api: httpx.Client) ->
     assert api.get("/records").status_code == 401
 
 
-def _caught_up() -> bool:
-    return sum(consumer_lag(stack_settings().kafka_bootstrap, GROUP, TOPIC).values()) == 0
+def wait_caught_up(timeout: float, what: str) -> None:
+    """Until records_totals has consumed the diary topic up to where it ends now."""
+    ends = end_offsets([TOPIC])
+    poll_until(lambda: caught_up_to(GROUP, ends), timeout, what)
 
 
 @pytest.fixture
@@ -164,7 +166,7 @@ def test_every_event_delivered_twice_changes_no_total(api: httpx.Client, diary: 
     for msg in originals:
         producer.produce(TOPIC, key=msg.key(), value=msg.value(), headers=msg.headers())
     assert producer.flush(10) == 0
-    poll_until(_caught_up, 60, "the totals processor to consume the redeliveries")
+    wait_caught_up(60, "the totals processor to consume the redeliveries")
     assert daily(api, me) == expected
 
 
@@ -178,7 +180,7 @@ def test_worker_killed_recovers_its_tables_and_a_replay_changes_nothing(
     gone = add(api, me, "2026-11-24T13:00:00Z", "dessert", "Cake", 380)
     api.delete(f"/records/{gone['id']}", headers=me.auth)
     wait_for_days(api, me, [day("2026-11-24", {"lunch": 420}), day("2026-11-25", {})])
-    poll_until(_caught_up, 60, "the totals processor to catch up")
+    wait_caught_up(60, "the totals processor to catch up")
 
     # 1. kill -9 and start: the tables come back from their changelogs, so changing an entry made
     #    before the crash replaces its old contribution (420 → 500) instead of adding to it.
@@ -188,17 +190,18 @@ def test_worker_killed_recovers_its_tables_and_a_replay_changes_nothing(
         "eaten_at": "2026-11-24T12:00:00Z", "meal": "lunch", "text": "Soup", "calories": 500}).status_code == 200
     expected = [day("2026-11-24", {"lunch": 500}), day("2026-11-25", {})]
     wait_for_days(api, me, expected)
-    poll_until(_caught_up, 60, "the totals processor to catch up")
+    wait_caught_up(60, "the totals processor to catch up")
 
     # 2. stop, rewind the group to where the topic ended when the test began, start: every diary
     #    event since (this test's, and whatever ran beside it) is processed again, and no total
     #    moves. Not from offset 0: on a stack used for weeks that replay alone takes minutes.
-    #    A stop, not a kill (step 1 killed): the worker leaves its group at once, so the rewind
-    #    need not wait out the session of a dead member.
+    #    The group takes the new offsets only once it has no member: the local processors are
+    #    static members (chassis/settings.py), which do not leave on a stop, so this waits out the
+    #    stopped worker's 10-s session.
     subprocess.run([*stack, "stop", "records_totals"], check=True)
     admin = AdminClient({"bootstrap.servers": stack_settings().kafka_bootstrap})
 
-    def rewound() -> bool:  # possible once the group has no member
+    def rewound() -> bool:  # possible once the stopped member's session has ended
         request = ConsumerGroupTopicPartitions(GROUP, diary.start)
         try:
             result = admin.alter_consumer_group_offsets([request])[GROUP].result()
@@ -209,7 +212,7 @@ def test_worker_killed_recovers_its_tables_and_a_replay_changes_nothing(
     poll_until(rewound, 60, "the consumer group to accept offsets rewound to the test's start")
     assert sum(consumer_lag(stack_settings().kafka_bootstrap, GROUP, TOPIC).values()) > 0
     subprocess.run([*stack, "start", "records_totals"], check=True)
-    poll_until(_caught_up, 120, "the processor to replay the diary topic from the test's start")
+    wait_caught_up(120, "the processor to replay the diary topic from the test's start")
     assert daily(api, me) == expected
 
     add(api, me, "2026-11-25T09:00:00Z", "breakfast", "Yoghurt", 150)  # and it keeps updating

@@ -303,7 +303,7 @@ def test_invalid_events_are_dead_lettered_with_a_reason(processor: str, producer
             assert heads.get("event_type") == event_type, heads
     finally:
         letters.close()
-    assert ready(processor), f"{processor} is not ready after dead-lettering invalid events"
+    poll_until(lambda: ready(processor), 30, f"{processor}'s /readyz to answer 200 after dead-lettering")
 
 
 @pytest.mark.parametrize("processor", PROCESSORS)

@@ -41,11 +41,10 @@ from apis.orders.events import (
 )
 from apis.payments.events import OrderPaid, OrderPaymentFailed, PaymentRefunded
 from chassis.events import Event
-from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
 from tests.e2e.helpers import Account, client, new_restaurant, register, staff
-from tests.support import SIDE_LANE, poll_until
+from tests.support import SIDE_LANE, caught_up_to, end_offsets, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP = "calories-notifications_feed"
@@ -127,18 +126,12 @@ def wait_for(api: httpx.Client, who: Account, count: int, timeout: float = 60) -
                       f"{count} notifications for {who.email}")
 
 
-def caught_up() -> bool:
-    """The notifier has consumed (and committed) everything published so far."""
-    bootstrap = stack_settings().kafka_bootstrap
-    return all(sum(consumer_lag(bootstrap, GROUP, stack_settings().topic(a)).values()) == 0
-               for a in notified_aggregate_types())
-
-
 def settled(api: httpx.Client, who: Account, count: int) -> list[dict]:
-    """The feed once `count` items are there and the notifier has consumed everything: a duplicate or a
-    late extra would be there too by then."""
+    """The feed once `count` items are there and the notifier has consumed everything published by
+    then: a duplicate or a late extra would be there too."""
     wait_for(api, who, count, timeout=60)
-    poll_until(caught_up, 60, "the notifier to consume every topic to its end")
+    ends = end_offsets([stack_settings().topic(a) for a in notified_aggregate_types()])
+    poll_until(lambda: caught_up_to(GROUP, ends), 60, "the notifier to consume every topic up to its end")
     return feed(api, who)
 
 

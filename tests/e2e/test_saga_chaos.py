@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +16,6 @@ import pytest
 from confluent_kafka import Producer
 from sqlalchemy import text
 
-from chassis.lag import consumer_lag
 from chassis.service import Service
 from chassis.settings import stack_settings
 from tests.e2e.helpers import client
@@ -30,7 +29,7 @@ from tests.e2e.saga_support import (
     restaurant,
     unique_dates,
 )
-from tests.support import SAGA_LANE, TopicReader, poll_until
+from tests.support import SAGA_LANE, TopicReader, caught_up_to, end_offsets, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 # Kills processors and Connect: runs after the parallel part of the suite, in the saga's lane.
@@ -58,10 +57,11 @@ def statuses(order_ids: list[str]) -> dict[str, str]:
     return dict(rows)
 
 
-def all_caught_up() -> bool:
-    bootstrap = stack_settings().kafka_bootstrap
-    return all(sum(consumer_lag(bootstrap, group, topic).values()) == 0
-               for group, topics in GROUPS.items() for topic in topics)
+def caught_up() -> Callable[[], bool]:
+    """A check that every saga processor has consumed its topics up to where they end now."""
+    ends = end_offsets(SAGA_TOPICS)
+    return lambda: all(caught_up_to(group, {tp: end for tp, end in ends.items() if tp[0] in topics})
+                       for group, topics in GROUPS.items())
 
 
 def check_invariants(order_ids: list[str], portions: dict[str, int], days: dict[str, int],
@@ -147,11 +147,9 @@ def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client, rea
         list(pool.map(pay_one, to_pay))
         list(pool.map(cancel, to_cancel))
 
-    def settled() -> bool:
-        s = statuses(order_ids)
-        return all(s[o] in ("ACTIVE", "REJECTED") for o in to_pay) and all_caught_up()
-
-    poll_until(settled, 240, "payments to settle and every processor to catch up")
+    poll_until(lambda: all(s in ("ACTIVE", "REJECTED") for s in statuses(to_pay).values()), 240,
+               "payments to settle")
+    poll_until(caught_up(), 240, "every processor to catch up")
     before = check_invariants(order_ids, portions, days, [u.user_id for u in users])
     assert {"ACTIVE", "CANCELLED", "AWAITING_PAYMENT", "REJECTED"} <= set(before.values())
 
@@ -163,6 +161,6 @@ def test_crashes_and_duplicates_leave_the_invariants_true(api: httpx.Client, rea
             if msg.key() in keys:
                 producer.produce(reader.topic, key=msg.key(), value=msg.value(), headers=msg.headers())
     assert producer.flush(30) == 0
-    poll_until(all_caught_up, 240, "every processor to consume the duplicates")
+    poll_until(caught_up(), 240, "every processor to consume the duplicates")
     after = check_invariants(order_ids, portions, days, [u.user_id for u in users])
     assert after == before
