@@ -124,13 +124,16 @@ class _App(faust.App):
     the worker still reports ready. Seen once in CI, records_totals. Creating them first (here,
     before any child service starts) leaves nothing to race."""
 
+    static_id_base: str | None = None  # chassis/settings.py faust_group_instance_id
+
     async def on_first_start(self) -> None:
         await super().on_first_start()
         if self.tables:
             await asyncio.to_thread(self._create_changelogs)
-        if base := self.conf.consumer_group_instance_id:
-            # Here every agent and table exists and the consumer is not made yet.
-            self.conf.consumer_group_instance_id = static_instance_id(base, self.subscribed_topics())
+        if self.static_id_base:
+            # Here every agent and table exists and the consumer is not made yet (nor has it read
+            # the setting: set before that, Faust does not warn of a late change).
+            self.conf.consumer_group_instance_id = static_instance_id(self.static_id_base, self.subscribed_topics())
 
     def subscribed_topics(self) -> set[str]:
         """What the worker's consumer asks its group for: its agents' topics and its tables' changelogs."""
@@ -159,7 +162,7 @@ def create_app(name: str, service: Service, **options: Any) -> faust.App:
     settings = service.settings
     datadir = os.path.join(settings.faust_data_dir, name)
     os.makedirs(datadir, exist_ok=True)  # Faust does not create the parents
-    return _App(
+    app = _App(
         f"{settings.topic_prefix}-{name}",
         broker=f"kafka://{settings.kafka_bootstrap}",
         # json for tables and their changelogs; event topics carry raw Avro bytes.
@@ -173,11 +176,12 @@ def create_app(name: str, service: Service, **options: Any) -> faust.App:
         # A crashed worker's partitions move to a live one after this long (Faust's default is 60 s).
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
-        consumer_group_instance_id=settings.faust_group_instance_id,
         datadir=datadir,
         logging_config=logging_config(name),
         **options,
     )
+    app.static_id_base = settings.faust_group_instance_id
+    return app
 
 
 async def take_ready(stream: faust.Stream, max_: int) -> AsyncIterator[list[faust.EventT]]:
