@@ -69,24 +69,27 @@ def wait_status(api: httpx.Client, me: Account, order_id: str, *statuses: str, t
                       f"order {order_id} to reach {statuses}")
 
 
+def _count_per_order(db: Service, sql: str, order_ids: list[str]) -> dict[str, int]:
+    """`sql` selects (order id, count) for the orders in :ids; orders it leaves out count 0."""
+    with db.sessions() as s:
+        rows = s.execute(text(sql), {"ids": order_ids}).all()
+    return dict.fromkeys(order_ids, 0) | {row[0]: int(row[1]) for row in rows}
+
+
 def held_portions_of(order_ids: list[str]) -> dict[str, int]:
     """Portions each order holds at the kitchen (pending or confirmed), one query for them all."""
-    with RESTAURANTS.sessions() as s:
-        rows = s.execute(text(
-            "SELECT p.order_id::text, SUM(p.portions) FROM reserved_portions p JOIN reservations r "
-            "ON r.order_id = p.order_id WHERE p.order_id = ANY(CAST(:ids AS uuid[])) AND r.status IN "
-            "('pending', 'confirmed') GROUP BY p.order_id"), {"ids": order_ids}).all()
-    return dict.fromkeys(order_ids, 0) | {row[0]: int(row[1]) for row in rows}
+    return _count_per_order(RESTAURANTS, (
+        "SELECT p.order_id::text, SUM(p.portions) FROM reserved_portions p JOIN reservations r "
+        "ON r.order_id = p.order_id WHERE p.order_id = ANY(CAST(:ids AS uuid[])) AND r.status IN "
+        "('pending', 'confirmed') GROUP BY p.order_id"), order_ids)
 
 
 def held_slots_of(order_ids: list[str]) -> dict[str, int]:
     """Courier days each order holds (pending or confirmed), one query for them all."""
-    with DELIVERY.sessions() as s:
-        rows = s.execute(text(
-            "SELECT d.order_id::text, count(*) FROM booking_days d JOIN bookings b ON b.order_id = d.order_id "
-            "WHERE d.order_id = ANY(CAST(:ids AS uuid[])) AND b.status IN ('pending', 'confirmed') "
-            "GROUP BY d.order_id"), {"ids": order_ids}).all()
-    return dict.fromkeys(order_ids, 0) | {row[0]: int(row[1]) for row in rows}
+    return _count_per_order(DELIVERY, (
+        "SELECT d.order_id::text, count(*) FROM booking_days d JOIN bookings b ON b.order_id = d.order_id "
+        "WHERE d.order_id = ANY(CAST(:ids AS uuid[])) AND b.status IN ('pending', 'confirmed') "
+        "GROUP BY d.order_id"), order_ids)
 
 
 def held_portions(order_id: str) -> int:
