@@ -71,11 +71,12 @@ service: venv
 ## Everything CI checks: lint, the stack up, schema compatibility (check before register), all tests.
 ## First the tests that leave the stack alone, two at a time (pytest-xdist). Then the ones marked
 ## `disruptive` (they kill, stop or restart parts of the stack): those marked `alone` by themselves,
-## then the rest in two lanes side by side, one test at a time per lane (tests/support.py, LANES).
+## then the rest in two lanes side by side, one pytest process and one test at a time per lane
+## (tests/lanes.py; tests/support.py, LANES).
 test: lint up
 	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 -m "not disruptive"
 	@$(PY) -m pytest tests -q -p no:cacheprovider -m "disruptive and alone"
-	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup -m "disruptive and not alone"
+	@$(PY) -m tests.lanes
 
 bench-outbox: up
 	@$(PY) -m loadtest.bench_outbox

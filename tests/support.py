@@ -15,12 +15,14 @@ from chassis.settings import stack_settings
 T = TypeVar("T")
 
 # `make test` runs the disruptive tests after the parallel pass: first those marked `alone` (they
-# stop what every flow needs, the schema registry), then two lanes side by side, each one test at a
-# time (pytest-xdist groups). A lane owns the parts its tests stop or kill, so no test has a part
-# killed under it by the other lane; the other lane's kills only slow its flows for a few seconds.
-SAGA_LANE = pytest.mark.xdist_group("saga")  # Kafka Connect, the orders API, the processors below
-SIDE_LANE = pytest.mark.xdist_group("side")  # every other processor
-LANES = {"saga", "side"}
+# stop what every flow needs, the schema registry), then two lanes side by side, each its own
+# pytest process running one test at a time (`python -m tests.lanes`). A lane owns the parts its
+# tests stop or kill, so no test has a part killed under it by the other lane; the other lane's
+# kills only slow its flows for a few seconds. (Not pytest-xdist's `loadgroup`: with pytest 9 it
+# silently schedules like `load`, its group suffix on the node id being ignored.)
+SAGA_LANE = pytest.mark.lane_saga  # Kafka Connect, the orders API, the processors below
+SIDE_LANE = pytest.mark.lane_side  # every other processor
+LANES = {"saga": "lane_saga", "side": "lane_side"}  # lane → its marker
 # The saga's processors, and orders' copy of the menus (a saga test stops it to make it stale).
 SAGA_PROCESSORS = frozenset({"restaurants_reservations", "delivery_bookings", "orders_saga", "payments_orders",
                              "orders_copies"})
