@@ -21,11 +21,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from chassis import local
 from chassis.settings import stack_settings
+from loadtest.bench_outbox import SQL_OUTBOX_ROW
 from tests.integration import probe
-
-SQL_OUTBOX_ROW = ("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, correlation_id) "
-                  "VALUES (%s, %s, %s, %s, %s, %s)")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
