@@ -24,6 +24,7 @@ from chassis.settings import stack_settings
 from loadtest.bench_outbox import SQL_OUTBOX_ROW
 from tests.integration import probe
 
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000)
