@@ -16,12 +16,11 @@ import sys
 import time
 import uuid
 
-import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
 from chassis import local
+from chassis.db import UnitOfWork
 from chassis.settings import stack_settings
-from loadtest.bench_outbox import SQL_OUTBOX_ROW
 from tests.integration import probe
 
 
@@ -41,9 +40,10 @@ def main() -> None:
     subprocess.run([*stack, "stop", "connect"], check=True, capture_output=True)
     run = uuid.uuid4().hex[:8]
     events = [probe.ProbeHappened(aggregate_id=f"drain-{run}-{i % 50}", seq=i) for i in range(args.rows)]
-    with psycopg.connect(settings.database_url("stacktest").replace("+psycopg", "")) as conn, conn.cursor() as cur:
-        cur.executemany(SQL_OUTBOX_ROW, [(e.event_id, e.aggregate_type, e.aggregate_id, e.event_type(),
-                                          probe.codec().encode(e), e.correlation_id) for e in events])
+    with UnitOfWork(probe.sessions(), probe.codec()) as uow:  # one transaction, as a burst of writes
+        for event in events:
+            uow.publish(event)
+        uow.commit()
     started = time.monotonic()
     subprocess.run([*stack, "start", "connect"], check=True, capture_output=True)
     healthy = time.monotonic() - started

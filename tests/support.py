@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 from confluent_kafka import Consumer, Message, TopicPartition
 
+from chassis.lag import committed_positions
 from chassis.settings import stack_settings
 
 T = TypeVar("T")
@@ -61,17 +62,8 @@ def caught_up_to(group: str, ends: dict[tuple[str, int], int]) -> bool:
     """`group` has committed at least `ends` on every partition: it has consumed everything published
     before the mark was taken. Not "lag 0": the other lane may keep writing to the same topics, and
     a processor commits every few seconds, so a moment with nothing outstanding may be long coming."""
-    consumer = Consumer({"bootstrap.servers": stack_settings().kafka_bootstrap, "group.id": group,
-                         "enable.auto.commit": False})
-    try:
-        committed = consumer.committed([TopicPartition(t, p) for t, p in ends], timeout=10)
-        for tp in committed:
-            position = tp.offset if tp.offset >= 0 else consumer.get_watermark_offsets(tp, timeout=10)[0]
-            if position < ends[(tp.topic, tp.partition)]:
-                return False
-        return True
-    finally:
-        consumer.close()
+    positions = committed_positions(stack_settings().kafka_bootstrap, group, list(ends))
+    return all(positions[tp] >= end for tp, end in ends.items())
 
 
 class TopicReader:
